@@ -1,0 +1,127 @@
+//! `cargo bench --bench extract_domain`: extract-domain over 100,000 values through the WASM
+//! plugin against the same Rust code called natively, at batch sizes 1, 100 and 10,000;
+//! then the time to load the plugin cold and from the compile cache.
+//!
+//! Figures are best-of-N wall-clock times on a shared machine: compare the ratios printed in
+//! one run rather than absolute numbers across runs.
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+use wasync::Value;
+use wasync::plugin::{Cache, Limits, Runtime, RuntimeOptions};
+
+const VALUES: usize = 100_000;
+const ROUNDS: usize = 5;
+
+/// Realistic inputs: URLs, e-mail addresses and host names, mixed case, some IDN and junk.
+fn corpus() -> Vec<String> {
+    (0..VALUES)
+        .map(|i| match i % 10 {
+            0 => format!("https://WWW.Company{i}.co.uk/about?ref=x"),
+            1 => format!("jane.doe{i}@Mail.Example{}.com", i % 97),
+            2 => format!("shop{i}.example.de"),
+            3 => format!("http://user:pw@api{i}.service.com.au:8443/v1"),
+            4 => format!("www.firma{i}.com.br"),
+            5 => format!("https://blog{i}.github.io/post"),
+            6 => format!("sub.{i}.example.kawasaki.jp"),
+            7 => format!("info@食狮{}.com.cn", i % 50),
+            8 => format!("Example{i}.ORG."),
+            _ => format!("not a url {i}"),
+        })
+        .collect()
+}
+
+/// The best of `ROUNDS` timings of `f`.
+fn best(mut f: impl FnMut()) -> Duration {
+    (0..ROUNDS)
+        .map(|_| {
+            let started = Instant::now();
+            f();
+            started.elapsed()
+        })
+        .min()
+        .unwrap_or_default()
+}
+
+fn per_second(d: Duration) -> f64 {
+    VALUES as f64 / d.as_secs_f64()
+}
+
+fn main() -> anyhow::Result<()> {
+    let inputs = corpus();
+    let values: Vec<Value> = inputs.iter().map(|s| Value::Text(s.clone())).collect();
+
+    let native = best(|| {
+        for input in &inputs {
+            black_box(extract_domain::registrable_domain(black_box(input)));
+        }
+    });
+
+    let runtime = Runtime::new(RuntimeOptions {
+        limits: Limits::default(),
+        cache: Cache::off(),
+    })?;
+    let plugin = runtime.load("extract-domain")?;
+
+    // The same answers both ways, or the comparison means nothing.
+    let mut check = runtime.transformer(&plugin, "{}")?;
+    for (chunk, inputs) in values.chunks(10_000).zip(inputs.chunks(10_000)) {
+        for (got, input) in check.apply(chunk)?.into_iter().zip(inputs) {
+            let want = extract_domain::registrable_domain(input).map_or(Value::Null, Value::Text);
+            anyhow::ensure!(
+                got.as_ref() == Ok(&want),
+                "{input}: wasm {got:?}, native {want:?}"
+            );
+        }
+    }
+
+    println!("extract-domain over {VALUES} values (best of {ROUNDS})");
+    println!("{:<22} {:>14} {:>12}", "", "values/s", "wasm/native");
+    println!(
+        "{:<22} {:>14.0} {:>12}",
+        "native",
+        per_second(native),
+        "1.00x"
+    );
+    for batch in [1usize, 100, 10_000] {
+        let mut transform = runtime.transformer(&plugin, "{}")?;
+        let wasm = best(|| {
+            for chunk in values.chunks(batch) {
+                black_box(transform.apply(chunk).expect("call"));
+            }
+        });
+        let ratio = wasm.as_secs_f64() / native.as_secs_f64();
+        println!(
+            "{:<22} {:>14.0} {:>11.2}x",
+            format!("wasm, batch {batch}"),
+            per_second(wasm),
+            ratio
+        );
+    }
+
+    let dir = tempfile::tempdir()?;
+    let cached_runtime = |cache| {
+        Runtime::new(RuntimeOptions {
+            limits: Limits::default(),
+            cache,
+        })
+    };
+    let cold = cached_runtime(Cache::off())?.load("extract-domain")?;
+    cached_runtime(Cache::at(dir.path()))?.load("extract-domain")?;
+    let warm = cached_runtime(Cache::at(dir.path()))?.load("extract-domain")?;
+    println!();
+    println!(
+        "load extract-domain ({} KiB component)",
+        plugin.size() / 1024
+    );
+    println!(
+        "  cold (compile):  {:>8.1} ms",
+        cold.load_time().as_secs_f64() * 1e3
+    );
+    println!(
+        "  from cache:      {:>8.1} ms  ({:.0}x faster)",
+        warm.load_time().as_secs_f64() * 1e3,
+        cold.load_time().as_secs_f64() / warm.load_time().as_secs_f64()
+    );
+    Ok(())
+}

@@ -1,0 +1,266 @@
+//! Configured uses of a plugin: an instance made with one configuration and called with
+//! batches. A call that traps, runs past its deadline or overruns its memory throws the
+//! instance away; the next call gets a fresh one, made with the same configuration.
+
+use super::Plugin;
+use super::bindings::{self, Error as PluginErrorValue};
+use super::error::CallError;
+use super::limits::Limits;
+use super::state::{Grants, HostState};
+use super::world::World;
+use wasmtime::component::{InstancePre, ResourceAny};
+use wasmtime::{Store, Trap};
+
+/// The generated bindings of one world, as [`Instance`] needs them.
+pub trait Bindings: Sized {
+    /// The world.
+    const WORLD: World;
+    /// The name of its constructor, for errors (`transform.create`).
+    const CREATE: &'static str;
+    /// Pre-instantiated form.
+    type Pre: Clone;
+
+    /// Checks the component's exports against the world and prepares instantiation.
+    fn pre(pre: InstancePre<HostState>) -> wasmtime::Result<Self::Pre>;
+    /// Instantiates into `store`.
+    fn instantiate(pre: &Self::Pre, store: &mut Store<HostState>) -> wasmtime::Result<Self>;
+    /// Calls the world's resource constructor with `config`.
+    fn create(
+        &self,
+        store: &mut Store<HostState>,
+        config: &str,
+    ) -> wasmtime::Result<Result<ResourceAny, PluginErrorValue>>;
+}
+
+/// A live instance: its store, bindings and the configured resource.
+struct Live<B> {
+    store: Store<HostState>,
+    bindings: B,
+    handle: ResourceAny,
+}
+
+/// One configured use of a plugin.
+pub struct Instance<B: Bindings> {
+    plugin: Plugin,
+    config: String,
+    grants: Grants,
+    limits: Limits,
+    pre: B::Pre,
+    live: Option<Live<B>>,
+}
+
+impl<B: Bindings> Instance<B> {
+    /// Makes the use and constructs it once, so an unusable configuration fails here.
+    pub(crate) fn new(
+        plugin: &Plugin,
+        config: &str,
+        grants: Grants,
+        limits: Limits,
+    ) -> Result<Self, CallError> {
+        let pre = B::pre(plugin.pre().clone()).map_err(|e| CallError::Trap {
+            plugin: plugin.name().to_owned(),
+            call: B::CREATE,
+            reason: format!("{e:#}"),
+        })?;
+        let mut instance = Instance {
+            plugin: plugin.clone(),
+            config: config.to_owned(),
+            grants,
+            limits,
+            pre,
+            live: None,
+        };
+        instance.live()?;
+        Ok(instance)
+    }
+
+    /// The plugin this is a use of.
+    pub fn plugin(&self) -> &Plugin {
+        &self.plugin
+    }
+
+    /// The live instance, made now if the last call threw it away.
+    fn live(&mut self) -> Result<&mut Live<B>, CallError> {
+        if self.live.is_none() {
+            let state = HostState::new(self.plugin.shared_name(), &self.grants, self.limits.memory)
+                .map_err(|e| CallError::Trap {
+                    plugin: self.plugin.name().to_owned(),
+                    call: B::CREATE,
+                    reason: format!("{e:#}"),
+                })?;
+            let mut store = Store::new(self.plugin.engine(), state);
+            store.limiter(|s| &mut s.limiter);
+            store.epoch_deadline_trap();
+            store.set_epoch_deadline(self.limits.deadline_ticks());
+            let bindings = B::instantiate(&self.pre, &mut store)
+                .map_err(|e| self.error(B::CREATE, e, Some(&store)))?;
+            let handle = match bindings.create(&mut store, &self.config) {
+                Ok(Ok(handle)) => handle,
+                Ok(Err(error)) => {
+                    return Err(CallError::Failed {
+                        plugin: self.plugin.name().to_owned(),
+                        call: B::CREATE,
+                        error,
+                    });
+                }
+                Err(e) => return Err(self.error(B::CREATE, e, Some(&store))),
+            };
+            self.live = Some(Live {
+                store,
+                bindings,
+                handle,
+            });
+        }
+        Ok(self.live.as_mut().expect("made above"))
+    }
+
+    /// Runs one call on the live instance under the deadline; a failed call ends the instance.
+    pub(crate) fn call<R>(
+        &mut self,
+        call: &'static str,
+        f: impl FnOnce(&B, &mut Store<HostState>, ResourceAny) -> wasmtime::Result<R>,
+    ) -> Result<R, CallError> {
+        let ticks = self.limits.deadline_ticks();
+        let live = self.live()?;
+        live.store.set_epoch_deadline(ticks);
+        live.store.data_mut().limiter.refused = None;
+        match f(&live.bindings, &mut live.store, live.handle) {
+            Ok(result) => Ok(result),
+            Err(e) => {
+                let live = self.live.take().expect("live during the call");
+                Err(self.error(call, e, Some(&live.store)))
+            }
+        }
+    }
+
+    /// Checks that a batch call returned one result per input.
+    pub(crate) fn expect_count<T>(
+        &self,
+        call: &'static str,
+        expected: usize,
+        results: Vec<T>,
+    ) -> Result<Vec<T>, CallError> {
+        if results.len() == expected {
+            return Ok(results);
+        }
+        Err(CallError::WrongCount {
+            plugin: self.plugin.name().to_owned(),
+            call,
+            expected,
+            got: results.len(),
+        })
+    }
+
+    /// Turns a failed call into a typed error naming the plugin and the call.
+    fn error(
+        &self,
+        call: &'static str,
+        error: wasmtime::Error,
+        store: Option<&Store<HostState>>,
+    ) -> CallError {
+        let plugin = self.plugin.name().to_owned();
+        if matches!(error.downcast_ref::<Trap>(), Some(Trap::Interrupt)) {
+            return CallError::Deadline {
+                plugin,
+                call,
+                deadline: self.limits.deadline,
+            };
+        }
+        let state = store.map(Store::data);
+        if state.is_some_and(|s| s.limiter.refused.is_some()) {
+            return CallError::MemoryLimit {
+                plugin,
+                call,
+                limit: self.limits.memory,
+            };
+        }
+        let printed = state.map(|s| s.stderr.take()).unwrap_or_default();
+        let trap = match error.downcast_ref::<Trap>() {
+            Some(trap) => trap.to_string(),
+            None => format!("{error:#}"),
+        };
+        let reason = if printed.is_empty() {
+            trap
+        } else {
+            format!("{trap}; the plugin printed: {printed}")
+        };
+        CallError::Trap {
+            plugin,
+            call,
+            reason,
+        }
+    }
+}
+
+/// A field transform's configured use.
+pub type Transformer = Instance<bindings::field_transform::FieldTransform>;
+/// An entity function's configured use.
+pub type Function = Instance<bindings::entity_function::EntityFunction>;
+/// A merge policy's configured use.
+pub type Policy = Instance<bindings::merge_policy::MergePolicy>;
+/// A connector's configured use.
+pub type System = Instance<bindings::connector::Connector>;
+
+/// Implements [`Bindings`] for a generated world; `$guest` names its export's accessor and
+/// `$resource` the resource's.
+macro_rules! world_bindings {
+    ($ty:ty, $pre:ty, $world:expr, $create:literal, $guest:ident, $resource:ident) => {
+        impl Bindings for $ty {
+            const WORLD: World = $world;
+            const CREATE: &'static str = $create;
+            type Pre = $pre;
+
+            fn pre(pre: InstancePre<HostState>) -> wasmtime::Result<Self::Pre> {
+                <$pre>::new(pre)
+            }
+
+            fn instantiate(
+                pre: &Self::Pre,
+                store: &mut Store<HostState>,
+            ) -> wasmtime::Result<Self> {
+                pre.instantiate(store)
+            }
+
+            fn create(
+                &self,
+                store: &mut Store<HostState>,
+                config: &str,
+            ) -> wasmtime::Result<Result<ResourceAny, PluginErrorValue>> {
+                self.$guest().$resource().call_create(store, config)
+            }
+        }
+    };
+}
+
+world_bindings!(
+    bindings::field_transform::FieldTransform,
+    bindings::field_transform::FieldTransformPre<HostState>,
+    World::FieldTransform,
+    "transform.create",
+    wasync_plugin_transform,
+    transformer
+);
+world_bindings!(
+    bindings::entity_function::EntityFunction,
+    bindings::entity_function::EntityFunctionPre<HostState>,
+    World::EntityFunction,
+    "entity.create",
+    wasync_plugin_entity,
+    function
+);
+world_bindings!(
+    bindings::merge_policy::MergePolicy,
+    bindings::merge_policy::MergePolicyPre<HostState>,
+    World::MergePolicy,
+    "merge.create",
+    wasync_plugin_merge,
+    policy
+);
+world_bindings!(
+    bindings::connector::Connector,
+    bindings::connector::ConnectorPre<HostState>,
+    World::Connector,
+    "external.create",
+    wasync_plugin_external,
+    system
+);

@@ -1,0 +1,85 @@
+//! Memory and CPU-time limits for plugin calls.
+
+use std::time::Duration;
+use wasmtime::ResourceLimiter;
+
+/// Default memory cap per plugin instance. Enough for a Python or JavaScript component
+/// (which carry an interpreter), small enough that a runaway plugin cannot hurt the host.
+pub const DEFAULT_MEMORY: usize = 256 << 20;
+
+/// Default CPU-time deadline per call. A batch of 10,000 values takes milliseconds; a call
+/// still running after this is stuck.
+pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(10);
+
+/// How often the engine's epoch advances: the resolution of deadlines.
+pub const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// A table past this many elements is a plugin gone wrong, not a real need.
+const MAX_TABLE_ELEMENTS: usize = 1 << 20;
+
+/// Limits applied to every call of a plugin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Linear memory cap per instance, in bytes.
+    pub memory: usize,
+    /// CPU-time deadline per call.
+    pub deadline: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            memory: DEFAULT_MEMORY,
+            deadline: DEFAULT_DEADLINE,
+        }
+    }
+}
+
+impl Limits {
+    /// The deadline in epoch ticks, rounded up, at least one.
+    pub(crate) fn deadline_ticks(&self) -> u64 {
+        let tick = EPOCH_TICK.as_nanos();
+        (self.deadline.as_nanos().div_ceil(tick) as u64).max(1)
+    }
+}
+
+/// Enforces [`Limits::memory`] and remembers when it said no, so that the trap that follows
+/// can be reported as a memory overrun rather than a bare `unreachable`.
+#[derive(Debug)]
+pub(crate) struct Limiter {
+    memory: usize,
+    pub(crate) refused: Option<usize>,
+}
+
+impl Limiter {
+    pub(crate) fn new(memory: usize) -> Self {
+        Limiter {
+            memory,
+            refused: None,
+        }
+    }
+}
+
+impl ResourceLimiter for Limiter {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired > self.memory {
+            self.refused = Some(desired);
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(desired <= MAX_TABLE_ELEMENTS)
+    }
+}

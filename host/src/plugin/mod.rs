@@ -1,0 +1,269 @@
+//! The plugin runtime: loads WebAssembly components, tells which world they implement, and
+//! runs configured uses of them in a sandbox with memory and CPU-time limits.
+//!
+//! ```no_run
+//! use wasync::plugin::{Runtime, RuntimeOptions};
+//! use wasync::Value;
+//!
+//! let runtime = Runtime::new(RuntimeOptions::default())?;
+//! let plugin = runtime.load("extract-domain")?;
+//! let mut transform = runtime.transformer(&plugin, "{}")?;
+//! let out = transform.apply(&[Value::Text("https://www.example.co.uk/a".into())])?;
+//! # Ok::<(), anyhow::Error>(())
+//! ```
+
+pub mod bindings;
+pub mod builtin;
+pub mod cache;
+mod calls;
+pub mod error;
+mod instance;
+pub mod limits;
+mod state;
+pub mod world;
+
+pub use cache::{Cache, Origin};
+pub use calls::Failure;
+pub use error::{CallError, LoadError};
+pub use instance::{Bindings, Function, Instance, Policy, System, Transformer};
+pub use limits::Limits;
+pub use state::{DirGrant, Grants, HostState};
+pub use world::{Interface, World};
+
+use sha2::{Digest, Sha256};
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+use wasmtime::component::{InstancePre, Linker};
+use wasmtime::{Config, Engine};
+
+/// How to build a [`Runtime`].
+#[derive(Debug, Clone)]
+pub struct RuntimeOptions {
+    /// Limits for every call.
+    pub limits: Limits,
+    /// The compile cache.
+    pub cache: Cache,
+}
+
+impl Default for RuntimeOptions {
+    fn default() -> Self {
+        RuntimeOptions {
+            limits: Limits::default(),
+            cache: Cache::default_location(),
+        }
+    }
+}
+
+/// The engine, the linker with every host import, the compile cache and the epoch ticker
+/// that enforces deadlines. One per process.
+pub struct Runtime {
+    engine: Engine,
+    linker: Linker<HostState>,
+    limits: Limits,
+    cache: Cache,
+    _ticker: Ticker,
+}
+
+impl Runtime {
+    /// Builds the engine and links WASI (with nothing granted) and wasync's host imports.
+    pub fn new(options: RuntimeOptions) -> anyhow::Result<Self> {
+        let mut config = Config::new();
+        config.wasm_component_model(true).epoch_interruption(true);
+        let engine = Engine::new(&config)?;
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
+        crate::capabilities::add_to_linker(&mut linker)?;
+        Ok(Runtime {
+            _ticker: Ticker::start(engine.clone())?,
+            engine,
+            linker,
+            limits: options.limits,
+            cache: options.cache,
+        })
+    }
+
+    /// The limits every call gets.
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// Loads `spec`: a path to a component file, or the name of a first-party plugin.
+    pub fn load(&self, spec: &str) -> Result<Plugin, LoadError> {
+        let path = Path::new(spec);
+        if path.exists() || spec.ends_with(".wasm") {
+            return self.load_file(path);
+        }
+        match builtin::find(spec) {
+            Some(bytes) => self.load_bytes(spec, bytes),
+            None => Err(LoadError::Unknown {
+                name: spec.to_owned(),
+                known: builtin::names().collect::<Vec<_>>().join(", "),
+            }),
+        }
+    }
+
+    /// Loads a component file; the plugin is named after the file.
+    pub fn load_file(&self, path: &Path) -> Result<Plugin, LoadError> {
+        let bytes = std::fs::read(path).map_err(|source| LoadError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        let name = path.file_stem().map_or_else(
+            || path.display().to_string(),
+            |s| s.to_string_lossy().into_owned(),
+        );
+        self.load_bytes(&name, &bytes)
+    }
+
+    /// Loads a component from its bytes: compiles it (or reads it from the cache), reads its
+    /// world and checks that this host provides everything it imports.
+    pub fn load_bytes(&self, name: &str, bytes: &[u8]) -> Result<Plugin, LoadError> {
+        let started = Instant::now();
+        let digest = format!("{:x}", Sha256::digest(bytes));
+        let invalid = |e: wasmtime::Error| LoadError::Invalid {
+            name: name.to_owned(),
+            reason: format!("{e:#}"),
+        };
+        let (component, origin) = self
+            .cache
+            .load(&self.engine, bytes, &digest)
+            .map_err(invalid)?;
+        let interface = world::inspect(&self.engine, &component, name)?;
+        let pre =
+            self.linker
+                .instantiate_pre(&component)
+                .map_err(|e| LoadError::MissingImport {
+                    name: name.to_owned(),
+                    reason: format!("{e:#}"),
+                })?;
+        Ok(Plugin {
+            name: name.into(),
+            inner: Arc::new(Loaded {
+                digest,
+                interface,
+                origin,
+                load_time: started.elapsed(),
+                size: bytes.len(),
+                pre,
+            }),
+        })
+    }
+
+    /// A configured use of a field transform, granted nothing.
+    pub fn transformer(&self, plugin: &Plugin, config: &str) -> anyhow::Result<Transformer> {
+        self.instance(plugin, config, Grants::default())
+    }
+
+    /// A configured use of `plugin` as world `B`, with `grants`.
+    pub fn instance<B: Bindings>(
+        &self,
+        plugin: &Plugin,
+        config: &str,
+        grants: Grants,
+    ) -> anyhow::Result<Instance<B>> {
+        if plugin.world() != B::WORLD {
+            return Err(LoadError::WrongWorld {
+                name: plugin.name().to_owned(),
+                found: plugin.world().to_string(),
+                wanted: B::WORLD.to_string(),
+            }
+            .into());
+        }
+        Ok(Instance::new(plugin, config, grants, self.limits)?)
+    }
+}
+
+/// A loaded plugin: compiled, its world known, its imports checked. Cheap to clone.
+#[derive(Clone)]
+pub struct Plugin {
+    name: Arc<str>,
+    inner: Arc<Loaded>,
+}
+
+struct Loaded {
+    digest: String,
+    interface: Interface,
+    origin: Origin,
+    load_time: Duration,
+    size: usize,
+    pre: InstancePre<HostState>,
+}
+
+impl Plugin {
+    /// Its name: the first-party name or the file's stem.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// SHA-256 of the component, hex.
+    pub fn digest(&self) -> &str {
+        &self.inner.digest
+    }
+
+    /// The world it implements.
+    pub fn world(&self) -> World {
+        self.inner.interface.world
+    }
+
+    /// Its world, WIT version, exports and imports.
+    pub fn interface(&self) -> &Interface {
+        &self.inner.interface
+    }
+
+    /// Whether its compiled code came from the cache.
+    pub fn origin(&self) -> Origin {
+        self.inner.origin
+    }
+
+    /// How long loading took (reading the cache or compiling, and checking).
+    pub fn load_time(&self) -> Duration {
+        self.inner.load_time
+    }
+
+    /// The component's size in bytes.
+    pub fn size(&self) -> usize {
+        self.inner.size
+    }
+
+    pub(crate) fn pre(&self) -> &InstancePre<HostState> {
+        &self.inner.pre
+    }
+
+    pub(crate) fn engine(&self) -> &Engine {
+        self.inner.pre.component().engine()
+    }
+
+    pub(crate) fn shared_name(&self) -> Arc<str> {
+        self.name.clone()
+    }
+}
+
+/// Advances the engine's epoch every [`limits::EPOCH_TICK`] until dropped; deadlines are
+/// counted in these ticks.
+struct Ticker {
+    stop: Arc<AtomicBool>,
+}
+
+impl Ticker {
+    fn start(engine: Engine) -> std::io::Result<Self> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        std::thread::Builder::new()
+            .name("wasync-epoch".into())
+            .spawn(move || {
+                while !flag.load(Ordering::Relaxed) {
+                    std::thread::sleep(limits::EPOCH_TICK);
+                    engine.increment_epoch();
+                }
+            })?;
+        Ok(Ticker { stop })
+    }
+}
+
+impl Drop for Ticker {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
