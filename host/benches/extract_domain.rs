@@ -99,6 +99,25 @@ fn main() -> anyhow::Result<()> {
         );
     }
 
+    // What crossing into the sandbox costs on its own: map-values with an empty table hands
+    // every value back unchanged: its time is mostly lowering, lifting and the SDK's glue.
+    let identity = runtime.load("map-values")?;
+    let mut echo = runtime.transformer(&identity, r#"{"map": {}}"#)?;
+    let crossing = best(|| {
+        for chunk in values.chunks(10_000) {
+            black_box(echo.apply(chunk).expect("call"));
+        }
+    });
+    println!(
+        "{:<22} {:>14.0} {:>12}",
+        "identity, batch 10000",
+        per_second(crossing),
+        format!(
+            "{:.0} ns/value",
+            crossing.as_secs_f64() * 1e9 / VALUES as f64
+        )
+    );
+
     let dir = tempfile::tempdir()?;
     let cached_runtime = |cache| {
         Runtime::new(RuntimeOptions {

@@ -132,7 +132,7 @@ macro_rules! export_transform {
                 }
             }
 
-            __wasync_bindings::export!(__Component with_types_in __wasync_bindings);
+    __wasync_bindings::export!(__Component with_types_in __wasync_bindings);
         };
     };
 }
@@ -268,9 +268,9 @@ macro_rules! export_merge_policy {
                         })
                         .collect()
                 }
-    }
+            }
 
-            __wasync_bindings::export!(__Component with_types_in __wasync_bindings);
+    __wasync_bindings::export!(__Component with_types_in __wasync_bindings);
         };
     };
 }
@@ -419,10 +419,10 @@ macro_rules! export_connector {
                                 .collect()
                         })
                         .map_err(__error_out)
-        }
+                }
             }
 
-            __wasync_bindings::export!(__Component with_types_in __wasync_bindings);
+    __wasync_bindings::export!(__Component with_types_in __wasync_bindings);
         };
     };
 }
