@@ -11,9 +11,7 @@ fn main() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     let plugins = root.join("plugins");
     wasm::rerun_if_changed(&[
-        plugins.join("Cargo.toml"),
-        plugins.join("extract-domain"),
-        plugins.join("map-values"),
+        plugins.clone(),
         root.join("sdk/src"),
         root.join("sdk/macros/src"),
         root.join("wit"),

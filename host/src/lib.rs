@@ -5,7 +5,10 @@
 
 pub mod capabilities;
 pub mod cli;
+pub mod config;
+pub mod engine;
 pub mod plugin;
+pub mod store;
 pub mod value;
 
 pub use plugin::bindings::{Error as PluginErrorValue, Field, Record, Value};

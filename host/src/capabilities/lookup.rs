@@ -1,7 +1,8 @@
 //! `wasync:plugin/lookup`: read-only look-ups into the unified store.
 //!
-//! No store is attached to plugin instances yet, so no use holds a lookup grant and every
-//! call is denied, which is exactly what an ungranted use gets.
+//! A use of a plugin gets lookups only when its [`Grants`](crate::plugin::Grants) carry a
+//! [`LookupGrant`](crate::plugin::LookupGrant); the sync engine grants them to entity
+//! functions. Without a grant every call is denied.
 
 use crate::plugin::HostState;
 use crate::plugin::bindings::lookup::Host;
@@ -11,12 +12,15 @@ impl Host for HostState {
     fn find(
         &mut self,
         entity: String,
-        _match: Vec<Field>,
-        _limit: u32,
+        matching: Vec<Field>,
+        limit: u32,
     ) -> Result<Vec<Record>, Error> {
-        Err(Error::AccessDenied(format!(
-            "plugin `{}` has no lookup grant (asked for `{entity}`)",
-            self.plugin
-        )))
+        match &self.lookup {
+            Some(grant) => grant.0.find(&entity, &matching, limit),
+            None => Err(Error::AccessDenied(format!(
+                "plugin `{}` has no lookup grant (asked for `{entity}`)",
+                self.plugin
+            ))),
+        }
     }
 }

@@ -1,6 +1,8 @@
 //! The `wasync` command line: one clap enum, one module per command group.
 
 mod plugin;
+mod status;
+mod sync;
 
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -22,6 +24,71 @@ enum Command {
     /// Inspect and try plugins.
     #[command(subcommand)]
     Plugin(plugin::PluginCommand),
+    /// Run sync cycles: read changes, unify, write only what changed.
+    Sync {
+        /// The pipeline file.
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+        /// Run only this pipeline.
+        #[arg(long)]
+        pipeline: Option<String>,
+        /// Run one cycle per pipeline, then stop (default: until every source is caught up).
+        #[arg(long)]
+        once: bool,
+        #[command(flatten)]
+        runtime: RuntimeArgs,
+    },
+    /// Watermarks, lag per destination and the last cycle's counts, per pipeline.
+    Status {
+        /// The pipeline file.
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The transaction log, newest last.
+    Log {
+        /// The pipeline file.
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+        /// Only this unified record.
+        #[arg(long, value_name = "ID")]
+        record: Option<String>,
+        /// At most this many entries (the newest).
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+        /// Print JSON lines.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Records set aside because they could not be processed.
+    #[command(subcommand)]
+    Quarantine(QuarantineCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum QuarantineCommand {
+    /// List quarantined records with their stage and reason.
+    List {
+        /// The pipeline file.
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+        /// Print JSON lines.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Process quarantined records again now (they are also retried by every cycle).
+    Replay {
+        /// The pipeline file.
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+        /// Only this pipeline.
+        #[arg(long)]
+        pipeline: Option<String>,
+        #[command(flatten)]
+        runtime: RuntimeArgs,
+    },
 }
 
 /// How plugins run: limits and the compile cache.
@@ -64,6 +131,27 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Plugin(command) => command.run(),
+        Command::Sync {
+            config,
+            pipeline,
+            once,
+            runtime,
+        } => sync::run(&config, pipeline.as_deref(), once, &runtime),
+        Command::Status { config, json } => status::run_status(&config, json),
+        Command::Log {
+            config,
+            record,
+            limit,
+            json,
+        } => status::run_log(&config, record.as_deref(), limit, json),
+        Command::Quarantine(QuarantineCommand::List { config, json }) => {
+            status::run_quarantine_list(&config, json)
+        }
+        Command::Quarantine(QuarantineCommand::Replay {
+            config,
+            pipeline,
+            runtime,
+        }) => sync::replay(&config, pipeline.as_deref(), &runtime),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -124,7 +124,13 @@ impl<B: Bindings> Instance<B> {
         let live = self.live()?;
         live.store.set_epoch_deadline(ticks);
         live.store.data_mut().limiter.refused = None;
-        match f(&live.bindings, &mut live.store, live.handle) {
+        let started = std::time::Instant::now();
+        let result = f(&live.bindings, &mut live.store, live.handle);
+        super::PLUGIN_NANOS.fetch_add(
+            started.elapsed().as_nanos() as u64,
+            std::sync::atomic::Ordering::Relaxed,
+        );
+        match result {
             Ok(result) => Ok(result),
             Err(e) => {
                 let live = self.live.take().expect("live during the call");

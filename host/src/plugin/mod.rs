@@ -27,7 +27,7 @@ pub use calls::Failure;
 pub use error::{CallError, LoadError};
 pub use instance::{Bindings, Function, Instance, Policy, System, Transformer};
 pub use limits::Limits;
-pub use state::{DirGrant, Grants, HostState};
+pub use state::{DirGrant, Grants, HostState, LookupGrant, LookupSource};
 pub use world::{Interface, World};
 
 use sha2::{Digest, Sha256};
@@ -37,6 +37,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 use wasmtime::component::{InstancePre, Linker};
 use wasmtime::{Config, Engine};
+
+/// Nanoseconds this process has spent inside plugin calls (lowering, the plugin's own work,
+/// lifting): what the benchmarks report as the share of time crossing into plugins.
+pub static PLUGIN_NANOS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 /// How to build a [`Runtime`].
 #[derive(Debug, Clone)]

@@ -1,6 +1,7 @@
 //! What a plugin instance's store holds: its WASI context (empty unless granted), its limits,
 //! the tail of what it printed, and its name for the log.
 
+use super::bindings::{Error as PluginErrorValue, Field, Record};
 use super::limits::Limiter;
 use std::collections::VecDeque;
 use std::path::PathBuf;
@@ -15,13 +16,36 @@ use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxView, WasiView};
 const STDERR_TAIL: usize = 4096;
 
 /// Capabilities granted to one use of a plugin. The default grants nothing: no filesystem,
-/// no environment, no network.
+/// no environment, no network, no lookups.
 #[derive(Debug, Clone, Default)]
 pub struct Grants {
     /// Host directories the plugin may use, each with the path it sees it at.
     pub dirs: Vec<DirGrant>,
     /// Environment variables the plugin sees.
     pub env: Vec<(String, String)>,
+    /// Read-only lookups into the unified store.
+    pub lookup: Option<LookupGrant>,
+}
+
+/// What answers a plugin's `lookup.find`.
+pub trait LookupSource: Send + Sync {
+    /// Unified records of `entity` matching every field, at most `limit`, oldest first.
+    fn find(
+        &self,
+        entity: &str,
+        matching: &[Field],
+        limit: u32,
+    ) -> Result<Vec<Record>, PluginErrorValue>;
+}
+
+/// A granted [`LookupSource`].
+#[derive(Clone)]
+pub struct LookupGrant(pub Arc<dyn LookupSource>);
+
+impl std::fmt::Debug for LookupGrant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LookupGrant")
+    }
 }
 
 /// A host directory granted to a plugin.
@@ -42,6 +66,7 @@ pub struct HostState {
     table: ResourceTable,
     pub(crate) limiter: Limiter,
     pub(crate) stderr: StderrTail,
+    pub(crate) lookup: Option<LookupGrant>,
 }
 
 impl HostState {
@@ -69,6 +94,7 @@ impl HostState {
             table: ResourceTable::new(),
             limiter: Limiter::new(memory),
             stderr,
+            lookup: grants.lookup.clone(),
         })
     }
 }

@@ -11,11 +11,20 @@ impl EntityFunction for LookupProbe {
     }
 
     fn apply(&self, entity: &str, record: Record) -> Result<Outcome, Error> {
-        let name = record.get("Name").cloned().unwrap_or(wasync_sdk::Value::Null);
-        let matching = [Field { name: "Name".into(), value: name }];
+        let name = record
+            .get("Name")
+            .cloned()
+            .unwrap_or(wasync_sdk::Value::Null);
+        let matching = [Field {
+            name: "Name".into(),
+            value: name,
+        }];
         Ok(match lookup::find(entity, &matching, 1) {
             Ok(found) => match found.into_iter().next() {
-                Some(unified) => Outcome::Attach { record, unified_id: unified.id },
+                Some(unified) => Outcome::Attach {
+                    record,
+                    unified_id: unified.id,
+                },
                 None => Outcome::Keep(record),
             },
             Err(error) => Outcome::Stop(error.to_string()),

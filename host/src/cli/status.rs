@@ -1,0 +1,216 @@
+//! `wasync status`, `wasync log` and `wasync quarantine list`: what the store says.
+
+use crate::config::Config;
+use crate::engine::now_micros;
+use crate::store::{Endpoint, Store, decode_value};
+use crate::value::{rfc3339, to_json};
+use serde_json::{Value as Json, json};
+use std::path::Path;
+
+fn open(config: &Path) -> anyhow::Result<(Config, Store)> {
+    let config = Config::load(config)?;
+    if !config.store.exists() {
+        anyhow::bail!(
+            "no store at {} yet: run `wasync sync` first",
+            config.store.display()
+        );
+    }
+    let store = Store::open_read_only(&config.store)?;
+    Ok((config, store))
+}
+
+fn watermark(text: &str) -> Json {
+    serde_json::from_str::<Json>(text).map_or(Json::Null, |j| to_json(&decode_value(&j)))
+}
+
+/// The status document of every pipeline.
+fn status(config: &Config, store: &Store) -> anyhow::Result<Json> {
+    let now = now_micros();
+    let last = store.read().last_seq()?;
+    let mut pipelines = Vec::new();
+    for p in &config.pipelines {
+        let sources: Vec<Json> = store
+            .read()
+            .source_cursors(&p.name)?
+            .into_iter()
+            .map(|(connector, entity, wm, id)| json!({"source": format!("{connector}/{entity}"), "watermark": watermark(&wm), "last_id": id}))
+            .collect();
+        let mut destinations = Vec::new();
+        for d in &p.destinations {
+            let seq = store.read().destination_seq(Endpoint {
+                pipeline: &p.name,
+                connector: &d.connector,
+                entity: &d.entity,
+            })?;
+            let pending = store.read().changed_since(&p.entity, seq, last)?.len();
+            let lag = match store.read().log_time(seq + 1)? {
+                Some(at) if pending > 0 => (now - at) as f64 / 1e6,
+                _ => 0.0,
+            };
+            destinations.push(json!({
+                "destination": format!("{}/{}", d.connector, d.entity),
+                "watermark": seq,
+                "pending_records": pending,
+                "lag_seconds": (lag * 10.0).round() / 10.0,
+            }));
+        }
+        let last_cycle = store.read().last_cycle(&p.name)?.map(|c| {
+            let counts: Json = serde_json::from_str(&c.counts).unwrap_or(Json::Null);
+            let pick = |k: &str| counts.get(k).cloned().unwrap_or(Json::Null);
+            json!({
+                "cycle": c.id,
+                "started": rfc3339(c.started),
+                "finished": rfc3339(c.finished),
+                "counts": {
+                    "read": pick("read"), "created": pick("created"), "updated": pick("updated"),
+                    "deleted": pick("deleted"), "merged": pick("merged"), "written": pick("written"),
+                    "skipped": pick("skipped"), "quarantined": pick("quarantined"),
+                },
+                "stage_ms": serde_json::from_str::<Json>(&c.stages).unwrap_or(Json::Null),
+            })
+        });
+        let quarantined = store.read().quarantined(Some(&p.name), None)?.len();
+        pipelines.push(json!({
+            "pipeline": p.name,
+            "entity": p.entity,
+            "sources": sources,
+            "destinations": destinations,
+            "quarantined": quarantined,
+            "last_cycle": last_cycle,
+        }));
+    }
+    Ok(json!({ "store": config.store.display().to_string(), "pipelines": pipelines }))
+}
+
+/// `wasync status`.
+pub fn run_status(config: &Path, as_json: bool) -> anyhow::Result<()> {
+    let (config, store) = open(config)?;
+    let doc = status(&config, &store)?;
+    if as_json {
+        println!("{}", serde_json::to_string_pretty(&doc)?);
+        return Ok(());
+    }
+    for p in doc["pipelines"].as_array().into_iter().flatten() {
+        println!(
+            "pipeline {} ({})",
+            p["pipeline"].as_str().unwrap_or(""),
+            p["entity"].as_str().unwrap_or("")
+        );
+        for s in p["sources"].as_array().into_iter().flatten() {
+            println!(
+                "  source {:<28} watermark {} (last id {})",
+                s["source"].as_str().unwrap_or(""),
+                s["watermark"],
+                s["last_id"].as_str().unwrap_or("")
+            );
+        }
+        for d in p["destinations"].as_array().into_iter().flatten() {
+            println!(
+                "  destination {:<23} log position {}, {} record(s) pending, lag {}s",
+                d["destination"].as_str().unwrap_or(""),
+                d["watermark"],
+                d["pending_records"],
+                d["lag_seconds"]
+            );
+        }
+        println!("  quarantined: {}", p["quarantined"]);
+        match p.get("last_cycle").filter(|c| !c.is_null()) {
+            Some(c) => {
+                println!(
+                    "  last cycle {} finished {}",
+                    c["cycle"],
+                    c["finished"].as_str().unwrap_or("")
+                );
+                let counts: Vec<String> = c["counts"]
+                    .as_object()
+                    .into_iter()
+                    .flatten()
+                    .map(|(k, v)| format!("{k} {v}"))
+                    .collect();
+                println!("    {}", counts.join(", "));
+                let stages: Vec<String> = c["stage_ms"]
+                    .as_object()
+                    .into_iter()
+                    .flatten()
+                    .map(|(k, v)| format!("{k} {:.1}ms", v.as_f64().unwrap_or(0.0)))
+                    .collect();
+                println!("    {}", stages.join(", "));
+            }
+            None => println!("  no cycle has finished yet"),
+        }
+    }
+    Ok(())
+}
+
+/// `wasync log`.
+pub fn run_log(
+    config: &Path,
+    record: Option<&str>,
+    limit: i64,
+    as_json: bool,
+) -> anyhow::Result<()> {
+    let (_, store) = open(config)?;
+    let entries = store.read().log_entries(record, limit)?;
+    if as_json {
+        for e in &entries {
+            println!("{}", serde_json::to_string(e)?);
+        }
+        return Ok(());
+    }
+    for e in entries.iter().rev() {
+        let value = |v: &Option<String>| {
+            v.as_deref()
+                .map(watermark)
+                .map_or(String::new(), |j| j.to_string())
+        };
+        println!(
+            "#{} cycle {} {} {} {} {}{} {} -> {} by {}{}",
+            e.seq,
+            e.cycle,
+            rfc3339(e.at),
+            e.op,
+            e.record_id,
+            e.entity,
+            e.field
+                .as_deref()
+                .map(|f| format!(".{f}"))
+                .unwrap_or_default(),
+            value(&e.old),
+            value(&e.new),
+            e.source,
+            e.plugin
+                .as_deref()
+                .map(|p| format!(" via {p}"))
+                .unwrap_or_default(),
+        );
+    }
+    Ok(())
+}
+
+/// `wasync quarantine list`.
+pub fn run_quarantine_list(config: &Path, as_json: bool) -> anyhow::Result<()> {
+    let (_, store) = open(config)?;
+    let entries = store.read().quarantined(None, None)?;
+    for q in &entries {
+        if as_json {
+            println!("{}", serde_json::to_string(q)?);
+        } else {
+            println!(
+                "#{} {} {} {}/{} record {} (tried {}x, last {}): {}",
+                q.id,
+                q.pipeline,
+                q.stage,
+                q.connector,
+                q.entity,
+                q.record_id,
+                q.attempts,
+                rfc3339(q.last_at),
+                q.reason
+            );
+        }
+    }
+    if entries.is_empty() && !as_json {
+        println!("nothing is quarantined");
+    }
+    Ok(())
+}

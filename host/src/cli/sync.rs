@@ -1,0 +1,97 @@
+//! `wasync sync`: run pipeline cycles; `wasync quarantine replay` runs one over quarantined
+//! records only.
+
+use super::RuntimeArgs;
+use crate::config::Config;
+use crate::engine::cycle::Options;
+use crate::engine::{Engine, Report};
+use crate::plugin::Runtime;
+use anyhow::{Context, bail};
+use std::io::IsTerminal;
+use std::path::Path;
+
+/// Loads the configuration and builds the engine: everything is checked before a record moves.
+pub fn engine(config: &Path, runtime: &RuntimeArgs) -> anyhow::Result<(Config, Engine)> {
+    let config = Config::load(config)?;
+    let runtime = Runtime::new(runtime.options())?;
+    let engine = Engine::open(&config, &runtime).context("cannot start the pipelines")?;
+    Ok((config, engine))
+}
+
+/// The pipelines to run: the one named, or all.
+pub fn selected(engine: &Engine, pipeline: Option<&str>) -> anyhow::Result<Vec<String>> {
+    let names = engine.pipeline_names();
+    match pipeline {
+        Some(name) if names.iter().any(|n| n == name) => Ok(vec![name.to_owned()]),
+        Some(name) => bail!(
+            "no pipeline `{name}` in the configuration (pipelines: {})",
+            names.join(", ")
+        ),
+        None => Ok(names),
+    }
+}
+
+/// Runs cycles: one per pipeline with `once`, else until every source is caught up.
+pub fn run(
+    config: &Path,
+    pipeline: Option<&str>,
+    once: bool,
+    runtime: &RuntimeArgs,
+) -> anyhow::Result<()> {
+    let (_, mut engine) = engine(config, runtime)?;
+    let mut failed = false;
+    for name in selected(&engine, pipeline)? {
+        loop {
+            let report = engine.run_cycle(&name, &Options::default())?;
+            failed |= show(&report);
+            if once || !report.more || !report.errors.is_empty() {
+                break;
+            }
+        }
+    }
+    if failed {
+        bail!("some sources could not be read (see above); their watermarks did not move");
+    }
+    Ok(())
+}
+
+/// Prints a cycle's summary (stdout) and what needs attention (stderr); true when a source failed.
+pub fn show(report: &Report) -> bool {
+    println!("{}", report.summary());
+    if std::io::stderr().is_terminal() {
+        let stages: Vec<String> = report
+            .stages
+            .iter()
+            .map(|(s, ms)| format!("{s} {ms:.0}ms"))
+            .collect();
+        eprintln!("  stages: {}", stages.join(", "));
+    }
+    for line in &report.merge_reports {
+        eprintln!("  merge: {line}");
+    }
+    for error in &report.errors {
+        eprintln!("  error: {error}");
+    }
+    if report.quarantined > 0 {
+        eprintln!(
+            "  {} record(s) quarantined: see `wasync quarantine list`",
+            report.quarantined
+        );
+    }
+    !report.errors.is_empty()
+}
+
+/// `wasync quarantine replay`: one cycle per pipeline over quarantined records only.
+pub fn replay(config: &Path, pipeline: Option<&str>, runtime: &RuntimeArgs) -> anyhow::Result<()> {
+    let (_, mut engine) = engine(config, runtime)?;
+    for name in selected(&engine, pipeline)? {
+        let report = engine.run_cycle(
+            &name,
+            &Options {
+                quarantine_only: true,
+            },
+        )?;
+        show(&report);
+    }
+    Ok(())
+}

@@ -1,0 +1,382 @@
+//! Builds a pipeline from its configuration: loads each plugin once, configures each use,
+//! and grants each exactly what it needs.
+
+use super::authority::Authority;
+use crate::config::{Config, DestinationConfig, FieldMapping, OnDelete, PipelineConfig, PluginUse};
+use crate::plugin::bindings::{EntityKind, Error as PluginErrorValue, Field, Record, Value};
+use crate::plugin::{
+    Bindings, DirGrant, Function, Grants, Instance, LookupGrant, LookupSource, Plugin, Policy,
+    Runtime, System, Transformer,
+};
+use crate::store::Store;
+use anyhow::{Context, bail};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// A configured plugin use, with the label the transaction log records (`name@sha256:…`).
+pub struct Step<T> {
+    /// `plugin@sha256:<first 12 hex digits>`.
+    pub label: String,
+    /// The configured use: calls need it mutably (a failed call replaces the instance) while
+    /// a cycle's stages share the pipeline.
+    pub instance: RefCell<T>,
+}
+
+/// One field pipeline: a target field from a field read, through transforms.
+pub struct FieldPipe {
+    /// The field written.
+    pub target: String,
+    /// The field read.
+    pub from: String,
+    /// Transforms in order.
+    pub chain: Vec<Step<Transformer>>,
+}
+
+/// A source of a pipeline.
+pub struct Source {
+    /// `connector/entity`.
+    pub label: String,
+    /// The connector's name.
+    pub connector: String,
+    /// The external entity.
+    pub entity: String,
+    /// Whether it is read.
+    pub enabled: bool,
+    /// Records per cycle.
+    pub batch: u32,
+    /// How far behind now reads stay.
+    pub delay: Duration,
+    /// Object or event.
+    pub kind: EntityKind,
+    /// The connection.
+    pub system: Rc<RefCell<System>>,
+    /// The source entity pipeline.
+    pub functions: Vec<Step<Function>>,
+    /// The source field pipelines.
+    pub fields: Vec<FieldPipe>,
+}
+
+/// A destination of a pipeline.
+pub struct Destination {
+    /// `connector/entity`.
+    pub label: String,
+    /// The connector's name.
+    pub connector: String,
+    /// The external entity.
+    pub entity: String,
+    /// The connection.
+    pub system: Rc<RefCell<System>>,
+    /// The destination entity pipeline.
+    pub functions: Vec<Step<Function>>,
+    /// The destination field pipelines.
+    pub fields: Vec<FieldPipe>,
+    /// What a deleted unified record does here.
+    pub on_delete: OnDelete,
+    /// The field that carries the unified id, if any.
+    pub external_id_field: Option<String>,
+    /// Records per write call.
+    pub batch: u32,
+}
+
+/// The merge stage's policy and guards.
+pub struct Merge {
+    /// The policy.
+    pub policy: Step<Policy>,
+    /// Report only.
+    pub dry_run: bool,
+    /// Largest group merged.
+    pub max_group: usize,
+}
+
+/// A pipeline ready to run.
+pub struct Pipeline {
+    /// Its name.
+    pub name: String,
+    /// The unified entity.
+    pub entity: String,
+    /// Sources in configuration order.
+    pub sources: Vec<Source>,
+    /// Data authority.
+    pub authority: Authority,
+    /// Deduplication and merge.
+    pub merge: Option<Merge>,
+    /// Destinations in configuration order.
+    pub destinations: Vec<Destination>,
+}
+
+/// Loads plugins once per process, by how they are named in the configuration.
+struct Loader<'a> {
+    runtime: &'a Runtime,
+    loaded: HashMap<String, Plugin>,
+}
+
+impl Loader<'_> {
+    fn plugin(&mut self, spec: &str) -> anyhow::Result<Plugin> {
+        if let Some(plugin) = self.loaded.get(spec) {
+            return Ok(plugin.clone());
+        }
+        let plugin = self.runtime.load(spec)?;
+        self.loaded.insert(spec.to_owned(), plugin.clone());
+        Ok(plugin)
+    }
+
+    fn step<B: Bindings>(
+        &mut self,
+        use_: &PluginUse,
+        grants: Grants,
+        at: &str,
+    ) -> anyhow::Result<Step<Instance<B>>> {
+        let plugin = self.plugin(&use_.plugin).with_context(|| at.to_owned())?;
+        let instance = self
+            .runtime
+            .instance::<B>(&plugin, &use_.config_json(), grants)
+            .with_context(|| format!("{at}: cannot configure `{}`", use_.plugin))?;
+        Ok(Step {
+            label: format!("{}@sha256:{}", plugin.name(), &plugin.digest()[..12]),
+            instance: RefCell::new(instance),
+        })
+    }
+
+    fn field_pipes(
+        &mut self,
+        fields: &std::collections::BTreeMap<String, FieldMapping>,
+        at: &str,
+    ) -> anyhow::Result<Vec<FieldPipe>> {
+        fields
+            .iter()
+            .map(|(target, mapping)| {
+                let chain = mapping
+                    .transforms()
+                    .iter()
+                    .map(|t| self.step(t, Grants::default(), &format!("{at}, field `{target}`")))
+                    .collect::<anyhow::Result<_>>()?;
+                Ok(FieldPipe {
+                    target: target.clone(),
+                    from: mapping.from().to_owned(),
+                    chain,
+                })
+            })
+            .collect()
+    }
+}
+
+/// Lookups for entity functions: a read-only connection of its own on the store, so plugins
+/// see what earlier cycles committed.
+struct StoreLookup(Mutex<Store>);
+
+impl LookupSource for StoreLookup {
+    fn find(
+        &self,
+        entity: &str,
+        matching: &[Field],
+        limit: u32,
+    ) -> Result<Vec<Record>, PluginErrorValue> {
+        let store = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let matching: Vec<(String, Value)> = matching
+            .iter()
+            .map(|f| (f.name.clone(), f.value.clone()))
+            .collect();
+        let found = store
+            .find(entity, &matching, limit.min(1000))
+            .map_err(|e| PluginErrorValue::Unavailable(e.to_string()))?;
+        Ok(found.into_iter().map(super::record_of).collect())
+    }
+}
+
+/// Builds every pipeline of `config`.
+pub fn pipelines(
+    config: &Config,
+    runtime: &Runtime,
+    store: &Store,
+) -> anyhow::Result<Vec<Pipeline>> {
+    let mut loader = Loader {
+        runtime,
+        loaded: HashMap::new(),
+    };
+    let lookup = LookupGrant(Arc::new(StoreLookup(Mutex::new(Store::open_read_only(
+        store.path(),
+    )?))));
+    let mut systems: HashMap<String, Rc<RefCell<System>>> = HashMap::new();
+    let mut pipelines = Vec::new();
+    for p in &config.pipelines {
+        for field in &p.lookup_fields {
+            store.index_lookup_field(&p.entity, field)?;
+        }
+        pipelines.push(pipeline(config, p, &mut loader, &mut systems, &lookup)?);
+    }
+    Ok(pipelines)
+}
+
+fn system(
+    config: &Config,
+    name: &str,
+    loader: &mut Loader<'_>,
+    systems: &mut HashMap<String, Rc<RefCell<System>>>,
+) -> anyhow::Result<Rc<RefCell<System>>> {
+    if let Some(system) = systems.get(name) {
+        return Ok(system.clone());
+    }
+    let connector = config
+        .connectors
+        .get(name)
+        .with_context(|| format!("connector `{name}` is not defined"))?;
+    for dir in &connector.dirs {
+        if !dir.host.is_dir() {
+            bail!(
+                "connector `{name}`: granted directory {} does not exist",
+                dir.host.display()
+            );
+        }
+    }
+    let grants = Grants {
+        dirs: connector
+            .dirs
+            .iter()
+            .map(|d| DirGrant {
+                host: d.host.clone(),
+                guest: d.guest.clone(),
+                read_only: d.read_only,
+            })
+            .collect(),
+        ..Grants::default()
+    };
+    let plugin = loader
+        .plugin(&connector.plugin)
+        .with_context(|| format!("connector `{name}`"))?;
+    let settings = serde_json::to_string(&connector.settings)?;
+    let instance: System = loader
+        .runtime
+        .instance(&plugin, &settings, grants)
+        .with_context(|| format!("connector `{name}`: cannot connect"))?;
+    let system = Rc::new(RefCell::new(instance));
+    systems.insert(name.to_owned(), system.clone());
+    Ok(system)
+}
+
+fn entity_kind(
+    system: &Rc<RefCell<System>>,
+    connector: &str,
+    entity: &str,
+) -> anyhow::Result<EntityKind> {
+    let described = system.borrow_mut().describe()?.map_err(|e| {
+        anyhow::anyhow!(
+            "connector `{connector}`: describe failed: {}",
+            crate::value::describe(&e)
+        )
+    })?;
+    match described.iter().find(|d| d.name == entity) {
+        Some(d) => Ok(d.kind),
+        None => bail!(
+            "connector `{connector}` has no entity `{entity}` (it offers: {})",
+            described
+                .iter()
+                .map(|d| d.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+fn pipeline(
+    config: &Config,
+    p: &PipelineConfig,
+    loader: &mut Loader<'_>,
+    systems: &mut HashMap<String, Rc<RefCell<System>>>,
+    lookup: &LookupGrant,
+) -> anyhow::Result<Pipeline> {
+    let entity_grants = Grants {
+        lookup: Some(lookup.clone()),
+        ..Grants::default()
+    };
+    let mut sources = Vec::new();
+    for s in &p.sources {
+        let at = format!(
+            "pipeline `{}`, source `{}/{}`",
+            p.name, s.connector, s.entity
+        );
+        let system = system(config, &s.connector, loader, systems).with_context(|| at.clone())?;
+        let kind = entity_kind(&system, &s.connector, &s.entity).with_context(|| at.clone())?;
+        let functions = s
+            .functions
+            .iter()
+            .map(|f| loader.step(f, entity_grants.clone(), &at))
+            .collect::<anyhow::Result<_>>()?;
+        sources.push(Source {
+            label: format!("{}/{}", s.connector, s.entity),
+            connector: s.connector.clone(),
+            entity: s.entity.clone(),
+            enabled: s.enabled,
+            batch: s.batch_size.unwrap_or(p.batch_size),
+            delay: Duration::from_secs(s.delay_seconds),
+            kind,
+            system,
+            functions,
+            fields: loader.field_pipes(&s.fields, &at)?,
+        });
+    }
+    let merge = match &p.merge {
+        Some(m) => {
+            let use_ = PluginUse {
+                plugin: m.plugin.clone(),
+                config: m.config.clone(),
+            };
+            Some(Merge {
+                policy: loader.step(
+                    &use_,
+                    Grants::default(),
+                    &format!("pipeline `{}`, merge", p.name),
+                )?,
+                dry_run: m.dry_run,
+                max_group: m.max_group,
+            })
+        }
+        None => None,
+    };
+    let destinations = p
+        .destinations
+        .iter()
+        .map(|d| destination(config, p, d, loader, systems, &entity_grants))
+        .collect::<anyhow::Result<_>>()?;
+    Ok(Pipeline {
+        name: p.name.clone(),
+        entity: p.entity.clone(),
+        authority: Authority::new(&p.authority, sources.iter().map(|s| s.label.as_str())),
+        sources,
+        merge,
+        destinations,
+    })
+}
+
+fn destination(
+    config: &Config,
+    p: &PipelineConfig,
+    d: &DestinationConfig,
+    loader: &mut Loader<'_>,
+    systems: &mut HashMap<String, Rc<RefCell<System>>>,
+    grants: &Grants,
+) -> anyhow::Result<Destination> {
+    let at = format!(
+        "pipeline `{}`, destination `{}/{}`",
+        p.name, d.connector, d.entity
+    );
+    let system = system(config, &d.connector, loader, systems).with_context(|| at.clone())?;
+    entity_kind(&system, &d.connector, &d.entity).with_context(|| at.clone())?;
+    Ok(Destination {
+        label: format!("{}/{}", d.connector, d.entity),
+        connector: d.connector.clone(),
+        entity: d.entity.clone(),
+        system,
+        functions: d
+            .functions
+            .iter()
+            .map(|f| loader.step(f, grants.clone(), &at))
+            .collect::<anyhow::Result<_>>()?,
+        fields: loader.field_pipes(&d.fields, &at)?,
+        on_delete: d.on_delete,
+        external_id_field: d.external_id_field.clone(),
+        batch: d.batch_size.unwrap_or(p.batch_size),
+    })
+}

@@ -1,0 +1,93 @@
+//! Stages 2 and 6, the entity pipelines: each source's (or destination's) entity functions in
+//! order over the batch. A function keeps a record (maybe changed), attaches it to a unified
+//! record, or stops it; a record it fails on is quarantined and the rest go on.
+
+use super::build::Step;
+use super::read::set_aside;
+use super::work::{Batch, Incoming};
+use super::{Pipeline, Report, per_item};
+use crate::plugin::Function;
+use crate::plugin::bindings::EntityKind;
+use crate::plugin::bindings::Record;
+use crate::plugin::bindings::entity_function::exports::wasync::plugin::entity::Outcome;
+
+/// Stage 2: the source entity pipelines. Events skip it.
+pub fn source(p: &Pipeline, batch: &mut Batch, report: &mut Report, now: i64) {
+    let incoming = std::mem::take(&mut batch.incoming);
+    let mut kept = Vec::with_capacity(incoming.len());
+    for (index, source) in p.sources.iter().enumerate() {
+        let mut records: Vec<Incoming> = incoming
+            .iter()
+            .filter(|i| i.source == index)
+            .cloned()
+            .collect();
+        if source.kind == EntityKind::Object {
+            for step in &source.functions {
+                let inputs: Vec<Record> = records.iter().map(|i| i.record.clone()).collect();
+                let results = apply(step, &p.entity, &inputs);
+                let mut next = Vec::with_capacity(records.len());
+                for (mut item, result) in records.into_iter().zip(results) {
+                    match result {
+                        Ok(Outcome::Keep(record)) => {
+                            item.record = record;
+                            next.push(item);
+                        }
+                        Ok(Outcome::Attach(attached)) => {
+                            item.record = attached.record;
+                            item.attached = Some(attached.unified_id);
+                            next.push(item);
+                        }
+                        Ok(Outcome::Stop(reason)) => {
+                            report.stopped += 1;
+                            tracing::debug!(record = %item.record.id, "stopped by {}: {reason}", step.label);
+                        }
+                        Err(reason) => {
+                            let reason = format!("{}: {reason}", step.label);
+                            set_aside(p, batch, index, "source-entity", &item.record, reason, now);
+                        }
+                    }
+                }
+                records = next;
+            }
+        }
+        kept.extend(records);
+    }
+    batch.incoming = kept;
+}
+
+/// Runs one entity function over records; one result per record, failures isolated.
+pub fn apply(
+    step: &Step<Function>,
+    entity: &str,
+    records: &[Record],
+) -> Vec<Result<Outcome, String>> {
+    per_item(records, |chunk| {
+        step.instance.borrow_mut().apply(entity, chunk)
+    })
+}
+
+/// Stage 6 for one destination's batch: records kept (possibly changed), and those that
+/// failed with why. Stopped records are counted and left out.
+pub fn destination(
+    steps: &[Step<Function>],
+    entity: &str,
+    records: Vec<Record>,
+    report: &mut Report,
+) -> (Vec<Record>, Vec<(Record, String)>) {
+    let mut kept = records;
+    let mut failed = Vec::new();
+    for step in steps {
+        let results = apply(step, entity, &kept);
+        let mut next = Vec::with_capacity(kept.len());
+        for (record, result) in kept.into_iter().zip(results) {
+            match result {
+                Ok(Outcome::Keep(r)) => next.push(r),
+                Ok(Outcome::Attach(a)) => next.push(a.record),
+                Ok(Outcome::Stop(_)) => report.stopped += 1,
+                Err(reason) => failed.push((record, format!("{}: {reason}", step.label))),
+            }
+        }
+        kept = next;
+    }
+    (kept, failed)
+}

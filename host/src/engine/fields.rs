@@ -1,0 +1,265 @@
+//! Stages 3 and 7, the field pipelines: field mappings with their transform chains, run over
+//! the whole batch per mapping and per transform (one plugin call each, not one per record).
+//! Stage 3 then compares with the stored record and applies data authority: unchanged fields
+//! produce nothing.
+
+use super::build::FieldPipe;
+use super::read::set_aside;
+use super::work::{Batch, Incoming, Mapping, Op, Work};
+use super::{Pipeline, field, per_item};
+use crate::plugin::bindings::{EntityKind, Record, Value};
+use crate::store::{Stamp, Store, decode_value, encode_value};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+
+/// A mapped field: target name, value, and the plugin that made the value (if any).
+pub type Mapped = Vec<(String, Value, Option<String>)>;
+
+/// Maps the fields of each record through `pipes`. A record lacking a mapping's source field
+/// gets nothing for that field (unknown is not empty). One result per record: its mapped
+/// fields, or why a transform failed on it.
+pub fn map(pipes: &[FieldPipe], records: &[&Record]) -> Vec<Result<Mapped, String>> {
+    let mut out: Vec<Result<Mapped, String>> = records.iter().map(|_| Ok(Vec::new())).collect();
+    for pipe in pipes {
+        let mut rows: Vec<usize> = Vec::new();
+        let mut values: Vec<Value> = Vec::new();
+        for (i, record) in records.iter().enumerate() {
+            if let (Ok(_), Some(value)) = (&out[i], field(record, &pipe.from)) {
+                rows.push(i);
+                values.push(value.clone());
+            }
+        }
+        let mut made_by = None;
+        for step in &pipe.chain {
+            let results = per_item(&values, |chunk| step.instance.borrow_mut().apply(chunk));
+            let (mut next_rows, mut next_values) = (
+                Vec::with_capacity(rows.len()),
+                Vec::with_capacity(values.len()),
+            );
+            for (row, result) in rows.into_iter().zip(results) {
+                match result {
+                    Ok(value) => {
+                        next_rows.push(row);
+                        next_values.push(value);
+                    }
+                    Err(reason) => {
+                        out[row] = Err(format!("field `{}`: {}: {reason}", pipe.target, step.label))
+                    }
+                }
+            }
+            (rows, values) = (next_rows, next_values);
+            made_by = Some(step.label.clone());
+        }
+        for (row, value) in rows.into_iter().zip(values) {
+            if let Ok(mapped) = &mut out[row] {
+                mapped.push((pipe.target.clone(), value, made_by.clone()));
+            }
+        }
+    }
+    out
+}
+
+/// The unified id a new source record gets: derived from where it came from, so a replay of
+/// a cut-off cycle names it the same.
+pub fn new_id(connector: &str, entity: &str, external_id: &str) -> String {
+    let digest = Sha256::digest(format!("{connector}\u{0}{entity}\u{0}{external_id}"));
+    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// When a source record's change happened, for data authority: its watermark when that is
+/// a time or a number, else now.
+fn change_time(record: &Record, now: i64) -> i64 {
+    match record.watermark {
+        Value::Timestamp(t) | Value::Integer(t) => t,
+        _ => now,
+    }
+}
+
+/// Stage 3: source field pipelines, unified ids, change detection and data authority.
+pub fn source(p: &Pipeline, store: &Store, batch: &mut Batch, now: i64) -> anyhow::Result<()> {
+    let incoming = std::mem::take(&mut batch.incoming);
+    for (index, source) in p.sources.iter().enumerate() {
+        let items: Vec<&Incoming> = incoming.iter().filter(|i| i.source == index).collect();
+        let live: Vec<&Record> = items
+            .iter()
+            .filter(|i| !i.record.deleted)
+            .map(|i| &i.record)
+            .collect();
+        let mut mapped = map(&source.fields, &live).into_iter();
+        for item in items {
+            let fields = if item.record.deleted {
+                Ok(Vec::new())
+            } else {
+                mapped.next().unwrap_or_else(|| Ok(Vec::new()))
+            };
+            let fields = match fields {
+                Ok(fields) => fields,
+                Err(reason) => {
+                    set_aside(p, batch, index, "source-fields", &item.record, reason, now);
+                    continue;
+                }
+            };
+            let stamp = Stamp {
+                source: source.label.clone(),
+                at: change_time(&item.record, now),
+            };
+            if source.kind == EntityKind::Event {
+                append_event(p, store, batch, item, fields, stamp, now)?;
+            } else {
+                apply_change(p, store, batch, item, fields, stamp, now)?;
+            }
+            if let Some(q) = item.retry_of {
+                batch.resolved.push(q);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Loads (or starts) the working copy of unified record `id`.
+fn work<'a>(
+    p: &Pipeline,
+    store: &Store,
+    batch: &'a mut Batch,
+    id: &str,
+    source: &str,
+    now: i64,
+) -> anyhow::Result<&'a mut Work> {
+    if !batch.work.contains_key(id) {
+        let work = match store.record(&p.entity, id)? {
+            Some(record) => Work::existing(record),
+            None => Work::new(id, source, now),
+        };
+        batch.work.insert(id.to_owned(), work);
+    }
+    Ok(batch.work.get_mut(id).expect("inserted above"))
+}
+
+/// The mapping of a source record, with the version applied.
+fn mapping(source: &super::Source, record: &Record) -> Mapping {
+    Mapping {
+        connector: source.connector.clone(),
+        entity: source.entity.clone(),
+        external_id: record.id.clone(),
+        seen: Some(encode_value(&record.watermark).to_string()),
+    }
+}
+
+/// Whether watermark `a` is not later than `b`: a version already applied. Watermarks of
+/// different kinds, or null ones, never count as seen.
+fn not_later(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Timestamp(a), Value::Timestamp(b)) | (Value::Integer(a), Value::Integer(b)) => {
+            a <= b
+        }
+        (Value::Text(a), Value::Text(b)) => a <= b,
+        _ => false,
+    }
+}
+
+/// An object change: find its unified record, then accept each field data authority allows.
+/// A version of the external record that was already applied (a cycle re-run after a crash,
+/// a redelivery) changes nothing.
+fn apply_change(
+    p: &Pipeline,
+    store: &Store,
+    batch: &mut Batch,
+    item: &Incoming,
+    fields: Mapped,
+    stamp: Stamp,
+    now: i64,
+) -> anyhow::Result<()> {
+    let source = &p.sources[item.source];
+    let external = &item.record.id;
+    let (mapped, seen) = match store.mapping(&source.connector, &source.entity, external)? {
+        Some((id, seen)) => (Some(id), seen),
+        None => (None, None),
+    };
+    let seen = seen
+        .and_then(|s| serde_json::from_str(&s).ok())
+        .map(|j| decode_value(&j));
+    if item.retry_of.is_none() && seen.is_some_and(|seen| not_later(&item.record.watermark, &seen))
+    {
+        return Ok(());
+    }
+    let id = mapped
+        .or_else(|| item.attached.clone())
+        .unwrap_or_else(|| new_id(&source.connector, &source.entity, external));
+    let w = work(p, store, batch, &id, &source.label, now)?;
+    w.mappings.push(mapping(source, &item.record));
+    if item.record.deleted {
+        if w.before.is_some() && !w.after.deleted {
+            w.after.deleted = true;
+            w.after.source = stamp.source.clone();
+            w.ops.push(Op {
+                op: "delete",
+                field: None,
+                old: None,
+                new: None,
+                source: stamp.source,
+                plugin: None,
+            });
+        }
+        return Ok(());
+    }
+    let revived = w.after.deleted;
+    if revived {
+        w.after.deleted = false;
+    }
+    for (name, value, plugin) in fields {
+        let current = w.after.fields.get(&name);
+        if current == Some(&value) && !revived {
+            continue;
+        }
+        if revived
+            || p.authority
+                .accepts(&name, current, w.after.meta.get(&name), &value, &stamp)
+        {
+            w.set(&name, value, stamp.clone(), plugin);
+        }
+    }
+    Ok(())
+}
+
+/// An event: appended as a new unified record, never updated or merged.
+fn append_event(
+    p: &Pipeline,
+    store: &Store,
+    batch: &mut Batch,
+    item: &Incoming,
+    fields: Mapped,
+    stamp: Stamp,
+    now: i64,
+) -> anyhow::Result<()> {
+    let source = &p.sources[item.source];
+    let id = new_id(&source.connector, &source.entity, &item.record.id);
+    if store.record(&p.entity, &id)?.is_some() || batch.work.contains_key(&id) {
+        return Ok(());
+    }
+    let mut w = Work::new(&id, &source.label, now);
+    w.mappings.push(mapping(source, &item.record));
+    for (name, value, plugin) in fields {
+        w.set(&name, value, stamp.clone(), plugin);
+    }
+    batch.work.insert(id, w);
+    Ok(())
+}
+
+/// Stage 7 for one destination: the destination's fields of each record, or why not.
+pub fn destination(
+    pipes: &[FieldPipe],
+    records: &[Record],
+) -> Vec<Result<BTreeMap<String, Value>, String>> {
+    let refs: Vec<&Record> = records.iter().collect();
+    map(pipes, &refs)
+        .into_iter()
+        .map(|r| {
+            r.map(|fields| {
+                fields
+                    .into_iter()
+                    .map(|(name, value, _)| (name, value))
+                    .collect()
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,175 @@
+//! The sync engine: pipelines built from the configuration, each running the staged cycle of
+//! `cycle.rs` over the unified store.
+//!
+//! | stage | module |
+//! |---|---|
+//! | 1. read from sources | [`read`] |
+//! | 2. source entity pipeline | [`entity`] |
+//! | 3. source field pipelines, data authority | [`fields`], [`authority`] |
+//! | 4. deduplication and merge | [`merge`] |
+//! | 5. save and log | [`save`] |
+//! | 6. destination entity pipeline | [`entity`] |
+//! | 7. destination field pipelines | [`fields`] |
+//! | 8. write to destinations | [`write`] |
+
+pub mod authority;
+mod build;
+pub mod cycle;
+pub mod entity;
+pub mod fields;
+pub mod merge;
+pub mod read;
+pub mod report;
+pub mod save;
+pub mod work;
+pub mod write;
+
+pub use build::{Destination, FieldPipe, Pipeline, Source, Step};
+pub use report::Report;
+
+use crate::config::Config;
+use crate::plugin::bindings::{Error as PluginErrorValue, Field, Record};
+use crate::plugin::{CallError, Runtime};
+use crate::store::Store;
+use crate::value::describe;
+use anyhow::Context;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// The configured pipelines over one store.
+pub struct Engine {
+    store: Store,
+    pipelines: Vec<Pipeline>,
+}
+
+impl Engine {
+    /// Opens the store and builds every pipeline: loads its plugins and configures each use.
+    /// Anything wrong stops here, before a record moves.
+    pub fn open(config: &Config, runtime: &Runtime) -> anyhow::Result<Engine> {
+        let store = Store::open(&config.store)?;
+        let pipelines = build::pipelines(config, runtime, &store)?;
+        Ok(Engine { store, pipelines })
+    }
+
+    /// The pipelines' names.
+    pub fn pipeline_names(&self) -> Vec<String> {
+        self.pipelines.iter().map(|p| p.name.clone()).collect()
+    }
+
+    /// Runs one cycle of pipeline `name`.
+    pub fn run_cycle(&mut self, name: &str, options: &cycle::Options) -> anyhow::Result<Report> {
+        let pipeline = self
+            .pipelines
+            .iter_mut()
+            .find(|p| p.name == name)
+            .with_context(|| format!("no pipeline `{name}` in the configuration"))?;
+        cycle::run(pipeline, &mut self.store, options)
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+}
+
+/// Microseconds since the Unix epoch, now.
+pub fn now_micros() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as i64)
+}
+
+/// Calls a batch function and, when the call fails as a whole, again item by item, so that
+/// only the items that make the plugin fail are lost to it. Errors are readable text.
+pub fn per_item<I: Clone, O>(
+    items: &[I],
+    mut call: impl FnMut(&[I]) -> Result<Vec<Result<O, PluginErrorValue>>, CallError>,
+) -> Vec<Result<O, String>> {
+    if items.is_empty() {
+        return Vec::new();
+    }
+    match call(items) {
+        Ok(results) => results
+            .into_iter()
+            .map(|r| r.map_err(|e| describe(&e).to_string()))
+            .collect(),
+        Err(error) if items.len() == 1 => vec![Err(error.to_string())],
+        Err(_) => items
+            .iter()
+            .map(|item| match call(std::slice::from_ref(item)) {
+                Ok(mut one) => one
+                    .pop()
+                    .unwrap_or_else(|| Err(PluginErrorValue::Other("no result".into())))
+                    .map_err(|e| describe(&e).to_string()),
+                Err(error) => Err(error.to_string()),
+            })
+            .collect(),
+    }
+}
+
+/// The value of field `name` of a record: `None` when the record does not have the field
+/// (unknown), as opposed to `Some(Null)` (empty).
+pub fn field<'a>(record: &'a Record, name: &str) -> Option<&'a crate::Value> {
+    record
+        .fields
+        .iter()
+        .find(|f| f.name == name)
+        .map(|f| &f.value)
+}
+
+/// A unified record as plugins see it: its id, its last change as watermark, its fields.
+pub fn record_of(u: crate::store::Unified) -> Record {
+    Record {
+        id: u.id,
+        watermark: crate::Value::Timestamp(u.updated),
+        fields: u
+            .fields
+            .into_iter()
+            .map(|(name, value)| Field { name, value })
+            .collect(),
+        deleted: u.deleted,
+    }
+}
+
+/// A record as JSON, for quarantine (so it can be replayed) and for people.
+pub fn record_json(record: &Record) -> String {
+    let fields: serde_json::Map<String, serde_json::Value> = record
+        .fields
+        .iter()
+        .map(|f| (f.name.clone(), crate::store::encode_value(&f.value)))
+        .collect();
+    serde_json::json!({
+        "id": record.id,
+        "watermark": crate::store::encode_value(&record.watermark),
+        "deleted": record.deleted,
+        "fields": fields,
+    })
+    .to_string()
+}
+
+/// The record a [`record_json`] text stands for.
+pub fn record_from_json(text: &str) -> Option<Record> {
+    let json: serde_json::Value = serde_json::from_str(text).ok()?;
+    let fields = json["fields"]
+        .as_object()?
+        .iter()
+        .map(|(name, value)| Field {
+            name: name.clone(),
+            value: crate::store::decode_value(value),
+        })
+        .collect();
+    Some(Record {
+        id: json["id"].as_str()?.to_owned(),
+        watermark: crate::store::decode_value(&json["watermark"]),
+        fields,
+        deleted: json["deleted"].as_bool().unwrap_or(false),
+    })
+}
+
+/// Stops the process after `point` when `WASYNC_ABORT_AT` names it: the test suite kills a
+/// real `wasync sync` at every stage boundary this way to prove a cut-off cycle loses
+/// nothing. Costs one environment read per point.
+pub fn abort_point(point: &str) {
+    if std::env::var("WASYNC_ABORT_AT").is_ok_and(|at| at == point) {
+        std::process::abort();
+    }
+}

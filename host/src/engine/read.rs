@@ -1,0 +1,149 @@
+//! Stage 1, read from sources: for each enabled source, at most `batch_size` records changed
+//! after its stored (watermark, id) cursor, sorted by that cursor, so a page boundary inside
+//! a run of equal watermarks loses nothing. Quarantined records are retried first.
+
+use super::work::{Batch, Incoming};
+use super::{Pipeline, Report, field, record_from_json, record_json};
+use crate::plugin::bindings::Value;
+use crate::plugin::bindings::connector::exports::wasync::plugin::external::{Cursor, ReadRequest};
+use crate::store::{Endpoint, Quarantined, Store, decode_value};
+use crate::value::describe;
+
+/// The stages whose failures are retried by reading the record again.
+pub const SOURCE_STAGES: [&str; 3] = ["read", "source-entity", "source-fields"];
+
+/// A field a connector sets on a record it could not read, saying why.
+pub const ERROR_FIELD: &str = "_error";
+
+/// Reads this cycle's records into `batch`.
+pub fn read(
+    p: &Pipeline,
+    store: &Store,
+    quarantine_only: bool,
+    batch: &mut Batch,
+    report: &mut Report,
+    now: i64,
+) -> anyhow::Result<()> {
+    for q in store.read().quarantined(Some(&p.name), None)? {
+        if !SOURCE_STAGES.contains(&q.stage.as_str()) {
+            continue;
+        }
+        let source = p
+            .sources
+            .iter()
+            .position(|s| s.connector == q.connector && s.entity == q.entity);
+        match (source, record_from_json(&q.record)) {
+            (Some(source), Some(record)) => {
+                report.read += 1;
+                admit(p, batch, source, record, Some(q.id), now);
+            }
+            _ => tracing::warn!(
+                id = q.id,
+                "quarantined record no longer belongs to a source of `{}`",
+                p.name
+            ),
+        }
+    }
+    if quarantine_only {
+        return Ok(());
+    }
+    for (index, source) in p.sources.iter().enumerate().filter(|(_, s)| s.enabled) {
+        let after = store
+            .read()
+            .source_cursor(Endpoint {
+                pipeline: &p.name,
+                connector: &source.connector,
+                entity: &source.entity,
+            })?
+            .and_then(|(watermark, id)| {
+                let watermark = decode_value(&serde_json::from_str(&watermark).ok()?);
+                Some(Cursor { watermark, id })
+            });
+        let until = (!source.delay.is_zero())
+            .then(|| Value::Timestamp(now - source.delay.as_micros() as i64));
+        let request = ReadRequest {
+            entity: source.entity.clone(),
+            after,
+            until,
+            limit: source.batch,
+        };
+        let page = match source.system.borrow_mut().read(&request) {
+            Ok(Ok(page)) => page,
+            Ok(Err(error)) => {
+                report.errors.push(format!(
+                    "{}: read failed: {}",
+                    source.label,
+                    describe(&error)
+                ));
+                continue;
+            }
+            Err(error) => {
+                report.errors.push(format!("{}: {error}", source.label));
+                continue;
+            }
+        };
+        report.more |= page.more;
+        if let Some(last) = page.records.last() {
+            batch
+                .cursors
+                .insert(index, (last.watermark.clone(), last.id.clone()));
+        }
+        report.read += page.records.len() as u64;
+        for record in page.records {
+            admit(p, batch, index, record, None, now);
+        }
+    }
+    Ok(())
+}
+
+/// Takes a record in, or sets it aside when it cannot be processed at all.
+fn admit(
+    p: &Pipeline,
+    batch: &mut Batch,
+    source: usize,
+    record: crate::Record,
+    retry_of: Option<i64>,
+    now: i64,
+) {
+    let problem = match field(&record, ERROR_FIELD) {
+        Some(Value::Text(why)) => Some(why.clone()),
+        Some(_) => Some("the connector could not read this record".to_owned()),
+        None if record.id.trim().is_empty() => Some("the record has no id".to_owned()),
+        None => None,
+    };
+    match problem {
+        Some(reason) => set_aside(p, batch, source, "read", &record, reason, now),
+        None => batch.incoming.push(Incoming {
+            source,
+            record,
+            attached: None,
+            retry_of,
+        }),
+    }
+}
+
+/// Puts a source record in quarantine with the stage and reason.
+pub fn set_aside(
+    p: &Pipeline,
+    batch: &mut Batch,
+    source: usize,
+    stage: &str,
+    record: &crate::Record,
+    reason: String,
+    now: i64,
+) {
+    let s = &p.sources[source];
+    batch.quarantined.push(Quarantined {
+        id: 0,
+        pipeline: p.name.clone(),
+        stage: stage.to_owned(),
+        connector: s.connector.clone(),
+        entity: s.entity.clone(),
+        record_id: record.id.clone(),
+        record: record_json(record),
+        reason,
+        attempts: 1,
+        first_at: now,
+        last_at: now,
+    });
+}

@@ -1,0 +1,74 @@
+//! What a cycle did: the counts `wasync status` shows, and the time of each stage.
+
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+/// Counts and stage times of one cycle.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Report {
+    /// The cycle's number.
+    pub cycle: i64,
+    /// The pipeline.
+    pub pipeline: String,
+    /// Records read from sources (retried quarantined ones included).
+    pub read: u64,
+    /// Unified records created.
+    pub created: u64,
+    /// Unified records updated.
+    pub updated: u64,
+    /// Unified records deleted.
+    pub deleted: u64,
+    /// Records merged away into a winner.
+    pub merged: u64,
+    /// Records written to destinations (creates, updates, deletes).
+    pub written: u64,
+    /// Destination writes skipped because nothing changed there.
+    pub skipped: u64,
+    /// Records set aside in quarantine this cycle.
+    pub quarantined: u64,
+    /// Records stopped by entity functions (filters).
+    pub stopped: u64,
+    /// Duplicate groups found in dry-run mode, or stopped by the group-size guard.
+    pub merge_reports: Vec<String>,
+    /// Sources that could not be read this cycle, with why.
+    pub errors: Vec<String>,
+    /// Whether any source said more records are waiting.
+    pub more: bool,
+    /// Milliseconds per stage, in the order they ran.
+    pub stages: BTreeMap<String, f64>,
+    /// Milliseconds spent inside plugin calls.
+    #[serde(skip)]
+    pub started: Option<Instant>,
+}
+
+impl Report {
+    /// Adds the time since `since` to stage `name`.
+    pub fn stage(&mut self, name: &str, since: Instant) {
+        let ms = since.elapsed().as_secs_f64() * 1e3;
+        *self.stages.entry(name.to_owned()).or_default() += ms;
+    }
+
+    /// Total time.
+    pub fn elapsed(&self) -> Duration {
+        self.started.map(|s| s.elapsed()).unwrap_or_default()
+    }
+
+    /// One line for people.
+    pub fn summary(&self) -> String {
+        format!(
+            "cycle {} of `{}`: read {}, created {}, updated {}, deleted {}, merged {}, written {}, skipped {}, quarantined {} ({:.0} ms)",
+            self.cycle,
+            self.pipeline,
+            self.read,
+            self.created,
+            self.updated,
+            self.deleted,
+            self.merged,
+            self.written,
+            self.skipped,
+            self.quarantined,
+            self.elapsed().as_secs_f64() * 1e3
+        )
+    }
+}

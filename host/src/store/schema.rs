@@ -1,0 +1,127 @@
+//! The store's schema, as numbered migrations recorded in `PRAGMA user_version`.
+
+use rusqlite::Connection;
+
+/// Each entry moves the schema one version up; never edit a released one, add another.
+const MIGRATIONS: &[&str] = &[
+    // 1: the first schema.
+    "
+    CREATE TABLE records (
+        entity TEXT NOT NULL,
+        id TEXT NOT NULL,
+        fields TEXT NOT NULL,       -- JSON object: field -> value (see codec.rs)
+        meta TEXT NOT NULL,         -- JSON object: field -> {source, at} of its last change
+        source TEXT NOT NULL,       -- the source that last changed the record
+        created INTEGER NOT NULL,   -- microseconds since the Unix epoch
+        updated INTEGER NOT NULL,
+        deleted INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (entity, id)
+    ) WITHOUT ROWID;
+    CREATE TABLE id_map (
+        connector TEXT NOT NULL,
+        external_entity TEXT NOT NULL,
+        external_id TEXT NOT NULL,
+        entity TEXT NOT NULL,
+        unified_id TEXT NOT NULL,
+        seen TEXT,                  -- JSON watermark of the last version of it applied
+        PRIMARY KEY (connector, external_entity, external_id)
+    );
+    CREATE INDEX id_map_unified ON id_map (entity, unified_id);
+    CREATE INDEX id_map_external ON id_map (connector, external_entity, unified_id);
+    CREATE TABLE match_keys (
+        entity TEXT NOT NULL,
+        key TEXT NOT NULL,
+        id TEXT NOT NULL,
+        PRIMARY KEY (entity, key, id)
+    ) WITHOUT ROWID;
+    CREATE INDEX match_keys_record ON match_keys (entity, id);
+    CREATE TABLE txlog (
+        seq INTEGER PRIMARY KEY,
+        cycle INTEGER NOT NULL,
+        at INTEGER NOT NULL,
+        entity TEXT NOT NULL,
+        record_id TEXT NOT NULL,
+        op TEXT NOT NULL,
+        field TEXT,
+        old TEXT,
+        new TEXT,
+        source TEXT NOT NULL,
+        plugin TEXT
+    );
+    CREATE INDEX txlog_record ON txlog (record_id, seq);
+    CREATE INDEX txlog_entity ON txlog (entity, seq);
+    CREATE TABLE source_watermarks (
+        pipeline TEXT NOT NULL,
+        connector TEXT NOT NULL,
+        entity TEXT NOT NULL,
+        watermark TEXT NOT NULL,    -- JSON value
+        last_id TEXT NOT NULL,
+        updated INTEGER NOT NULL,
+        PRIMARY KEY (pipeline, connector, entity)
+    );
+    CREATE TABLE destination_watermarks (
+        pipeline TEXT NOT NULL,
+        connector TEXT NOT NULL,
+        entity TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        updated INTEGER NOT NULL,
+        PRIMARY KEY (pipeline, connector, entity)
+    );
+    CREATE TABLE written (
+        pipeline TEXT NOT NULL,
+        connector TEXT NOT NULL,
+        entity TEXT NOT NULL,
+        unified_id TEXT NOT NULL,
+        external_id TEXT NOT NULL,
+        fields TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        PRIMARY KEY (pipeline, connector, entity, unified_id)
+    );
+    CREATE TABLE quarantine (
+        id INTEGER PRIMARY KEY,
+        pipeline TEXT NOT NULL,
+        stage TEXT NOT NULL,
+        connector TEXT NOT NULL,
+        entity TEXT NOT NULL,
+        record_id TEXT NOT NULL,
+        record TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        attempts INTEGER NOT NULL,
+        first_at INTEGER NOT NULL,
+        last_at INTEGER NOT NULL,
+        resolved_at INTEGER
+    );
+    CREATE UNIQUE INDEX quarantine_open ON quarantine (pipeline, stage, connector, entity, record_id)
+        WHERE resolved_at IS NULL;
+    CREATE TABLE cycles (
+        id INTEGER PRIMARY KEY,
+        pipeline TEXT NOT NULL,
+        started INTEGER NOT NULL,
+        finished INTEGER,
+        status TEXT NOT NULL,
+        counts TEXT,
+        stages TEXT
+    );
+    ",
+];
+
+/// Applies the migrations the store lacks, each in its own transaction.
+pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+    let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    for (version, sql) in (1i64..).zip(MIGRATIONS).skip(current.max(0) as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", version)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+/// The SQL expression lookups compare a text field by: lowercased, trimmed.
+pub fn normalised_field(field: &str) -> String {
+    let path = format!("$.\"{}\"", field.replace('"', ""));
+    format!(
+        "lower(trim(json_extract(fields, '{}')))",
+        path.replace('\'', "''")
+    )
+}

@@ -1,0 +1,141 @@
+//! The thin layer that touches the file system: bring an index up to date with its file,
+//! append a batch of lines.
+
+use crate::index::Index;
+use crate::settings::EntitySettings;
+use std::fs::{File, OpenOptions};
+use std::io::{ErrorKind, Read, Seek, SeekFrom, Write};
+use std::path::Path;
+use wasync_sdk::Error;
+
+/// Takes in what was appended to the file since `index` last looked. A missing file is an
+/// entity with no records; a file shorter than what was taken in was rewritten, and is
+/// taken in again from the start.
+pub fn refresh(index: &mut Index, path: &Path, entity: &EntitySettings) -> Result<(), Error> {
+    let mut file = match File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == ErrorKind::NotFound => {
+            if let Some(error) = missing_dir(path) {
+                return Err(error);
+            }
+            if index.offset() > 0 {
+                *index = Index::default();
+            }
+            return Ok(());
+        }
+        Err(e) => return Err(io_error("cannot open", path, e)),
+    };
+    let len = file
+        .metadata()
+        .map_err(|e| io_error("cannot stat", path, e))?
+        .len();
+    if len < index.offset() {
+        *index = Index::default();
+    }
+    if len == index.offset() {
+        return Ok(());
+    }
+    file.seek(SeekFrom::Start(index.offset()))
+        .map_err(|e| io_error("cannot seek in", path, e))?;
+    ingest_from(&mut file, index, entity).map_err(|e| io_error("cannot read", path, e))
+}
+
+/// Bytes read per call: enough to make reads cheap, small next to a plugin's memory.
+const CHUNK: usize = 1 << 20;
+
+/// Feeds the index the complete lines of `reader`, a chunk at a time, so a large file is
+/// never in memory whole. A trailing partial line is left unread.
+fn ingest_from(
+    reader: &mut impl Read,
+    index: &mut Index,
+    entity: &EntitySettings,
+) -> std::io::Result<()> {
+    let mut chunk = vec![0; CHUNK];
+    // The start of a line whose end is not read yet.
+    let mut carry: Vec<u8> = Vec::new();
+    loop {
+        let read = match reader.read(&mut chunk) {
+            Ok(0) => return Ok(()),
+            Ok(read) => read,
+            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        let new = &chunk[..read];
+        match new.iter().rposition(|&b| b == b'\n') {
+            None => carry.extend_from_slice(new),
+            Some(last) if carry.is_empty() => {
+                index.ingest(&new[..=last], entity);
+                carry.extend_from_slice(&new[last + 1..]);
+            }
+            Some(last) => {
+                carry.extend_from_slice(&new[..=last]);
+                index.ingest(&carry, entity);
+                carry.clear();
+                carry.extend_from_slice(&new[last + 1..]);
+            }
+        }
+    }
+}
+
+/// Appends `bytes` with a single write, creating the file if it is missing.
+pub fn append(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    let mut file = OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(path)
+        .map_err(|e| missing_dir(path).unwrap_or_else(|| io_error("cannot open", path, e)))?;
+    file.write_all(bytes)
+        .map_err(|e| io_error("cannot append to", path, e))
+}
+
+/// An error when the file's directory does not exist: the file is not merely missing, the
+/// directory was most likely not granted to the connector (or `dir` is wrong).
+fn missing_dir(path: &Path) -> Option<Error> {
+    let dir = path.parent()?;
+    std::fs::metadata(dir).is_err().then(|| {
+        Error::NotFound(format!(
+            "the directory {} does not exist: is it granted to this connector, and is `dir` right?",
+            dir.display()
+        ))
+    })
+}
+
+fn io_error(what: &str, path: &Path, e: std::io::Error) -> Error {
+    let message = format!("{what} {}: {e}", path.display());
+    match e.kind() {
+        ErrorKind::NotFound => Error::NotFound(message),
+        ErrorKind::PermissionDenied | ErrorKind::ReadOnlyFilesystem => Error::AccessDenied(message),
+        _ => Error::Other(message),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures::account;
+
+    /// A reader that hands out a few bytes per call, as a slow file might.
+    struct Trickle<'a>(&'a [u8], usize);
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = self.1.min(self.0.len()).min(buf.len());
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn lines_split_across_reads_are_joined() -> std::io::Result<()> {
+        let text = b"{\"Id\": \"a\"}\n{\"Id\": \"b\"}\n{\"Id\": \"c\"";
+        for step in [1, 3, 7, 100] {
+            let mut index = Index::default();
+            ingest_from(&mut Trickle(text, step), &mut index, &account())?;
+            assert!(index.contains("a") && index.contains("b"), "step {step}");
+            assert!(!index.contains("c"));
+            assert_eq!(index.offset(), 24);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,257 @@
+//! `jsonl`: a connector for JSON Lines files in a directory the host grants.
+//!
+//! Each entity is one file, an append-only log: every line is a JSON object holding one
+//! version of one record, and a later line for the same id supersedes the earlier ones.
+//! Tests, examples and benchmarks use it as a stand-in for a real system.
+//!
+//! # Configuration
+//!
+//! ```json
+//! {"dir": "/data",
+//!  "entities": {"Account": {"file": "accounts.jsonl", "id_field": "Id",
+//!                           "watermark_field": "SystemModstamp", "kind": "object",
+//!                           "deleted_field": "IsDeleted", "upsert_key": "wasync_id"}}}
+//! ```
+//!
+//! - `dir` (string, default `/data`): the directory as the plugin sees it (the guest path of
+//!   the host's grant).
+//! - `entities` (object, required): one entry per entity, by name:
+//!   - `id_field` (string, required): the field holding the record id.
+//!   - `watermark_field` (string, required): the field by which changes are ordered.
+//!   - `file` (string, default `<entity>.jsonl`): the file, relative to `dir`.
+//!   - `kind` (`object` or `event`, default `object`).
+//!   - `deleted_field` (string, optional): a field that is `true` on deleted records
+//!     (`IsDeleted`); deletes write it.
+//!   - `upsert_key` (string, optional): a field that identifies a record to create, so that
+//!     a create that is replayed updates the record it made the first time (see Writing).
+//!
+//! An unknown key anywhere is an `invalid-config` error that names it.
+//!
+//! # Reading lines
+//!
+//! - A line whose `deleted_field` or `_deleted` is `true` is a tombstone: the record is read
+//!   as deleted (its fields may be absent). `_deleted` itself never becomes a field.
+//! - Every key of the object becomes a field, the id and watermark fields included. Strings
+//!   are text; whole numbers that fit 64 bits are integers, other numbers floats; booleans,
+//!   nulls as such; arrays and objects are JSON text.
+//! - The watermark field is read as a timestamp when it is an RFC 3339 string
+//!   (`2024-03-01T12:00:00Z`, `2024-03-01T12:00:00.123+00:00`, Salesforce's
+//!   `2024-03-01T12:00:00.000+0000`), as an integer when it is one. A record without it has a
+//!   `null` watermark and is read before all others, so give every line a watermark.
+//! - The record id is the id field's text, or a number id in decimal.
+//! - A missing file is an entity with no records; a missing directory is an error (it was
+//!   most likely not granted to the connector). Blank lines are skipped; lines end in
+//!   `\n` (a `\r` before it is ignored), and a last line without one is not read until it is
+//!   finished.
+//! - **A line that is not a JSON object, or has no usable id, is not dropped**: it is read as
+//!   a record with id `line:<n>` (its 1-based line number), not deleted, whose only field
+//!   `_error` says what is wrong, so the host can quarantine it. It takes the line's own
+//!   watermark, or else the largest watermark of the lines before it, so it is read in file
+//!   order. Ids starting with `line:` cannot be written.
+//!
+//! Reads return the latest version of each record after the request's (watermark, id)
+//! cursor and up to its `until` watermark, sorted by (watermark, id). Watermarks of one type
+//! compare as that type; across types null sorts first and timestamps last. A cursor or bound
+//! given as RFC 3339 text is taken as a timestamp. Each instance keeps an index of its files
+//! and on each call reads only what was appended since the last one (a file that shrank is
+//! read again from the start). The index holds the latest line of every record, so an
+//! instance needs about as much memory as the live part of its files.
+//!
+//! # Writing
+//!
+//! All lines of one `write` call are appended with a single write (the file is created if
+//! missing). Each line's watermark is the current time as RFC 3339 UTC with microseconds,
+//! made later than every watermark already in the file and than the line before it, so a
+//! reader's cursor never skips a write.
+//!
+//! - An update (`id` given) appends the record's latest version overlaid with the given
+//!   fields, with the id field set to the id. An unknown id is created with that id.
+//! - A create (no `id`) whose fields carry a non-empty `upsert_key` value that a live record
+//!   already has updates that record. Otherwise it creates a record with id
+//!   `<entity>-<upsert key value>`, or, without a key (or when that id is taken), a new
+//!   unique id `<entity>-<time>-<n>`.
+//! - A delete appends `{id_field: id, watermark_field: now, "_deleted": true}` (and
+//!   `deleted_field: true` when configured).
+//!
+//! Values are written as JSON: text as strings, timestamps as RFC 3339 strings, JSON text as
+//! the JSON it holds. A change that cannot be written (an empty or `line:` id, a float that
+//! JSON cannot hold, JSON text that is not JSON) is an error for that change alone.
+//!
+//! `describe` lists the configured entities with the fields seen in their files so far: all
+//! as text, except the watermark as a timestamp (read-only: the connector sets it).
+//! Webhooks are not supported.
+
+mod file;
+mod index;
+mod line;
+mod settings;
+mod time;
+mod value;
+mod write;
+
+pub use settings::{EntitySettings, Kind, Settings};
+
+use index::Index;
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+use value::Mark;
+use wasync_sdk::{
+    Change, Config, Connector, EntityDescription, Error, FieldDescription, Page, ReadRequest,
+    Timestamp, ValueKind,
+};
+use write::Batch;
+
+/// One configured use of the connector, with the index of each entity's file.
+pub struct Jsonl {
+    settings: Settings,
+    indexes: RefCell<HashMap<String, Index>>,
+    /// Counter for new ids, so two creates in one microsecond differ.
+    counter: Cell<u64>,
+}
+
+impl Jsonl {
+    /// The connector for validated settings.
+    pub fn with_settings(settings: Settings) -> Result<Self, Error> {
+        settings.validate()?;
+        Ok(Jsonl {
+            settings,
+            indexes: RefCell::new(HashMap::new()),
+            counter: Cell::new(0),
+        })
+    }
+
+    fn entity(&self, name: &str) -> Result<&EntitySettings, Error> {
+        self.settings
+            .entities
+            .get(name)
+            .ok_or_else(|| Error::NotFound(format!("no entity `{name}` is configured")))
+    }
+
+    fn path(&self, name: &str, entity: &EntitySettings) -> PathBuf {
+        Path::new(&self.settings.dir).join(entity.file_name(name))
+    }
+
+    /// Runs `f` on the index of entity `name`, brought up to date with its file.
+    fn with_index<T>(
+        &self,
+        name: &str,
+        f: impl FnOnce(&mut Index, &EntitySettings, &Path) -> T,
+    ) -> Result<T, Error> {
+        let entity = self.entity(name)?;
+        let path = self.path(name, entity);
+        let mut indexes = self.indexes.borrow_mut();
+        let index = indexes.entry(name.to_owned()).or_default();
+        file::refresh(index, &path, entity)?;
+        Ok(f(index, entity, &path))
+    }
+
+    fn describe_entity(&self, name: &str) -> Result<EntityDescription, Error> {
+        self.with_index(name, |index, entity, _| EntityDescription {
+            name: name.to_owned(),
+            kind: entity.kind.into(),
+            id_field: entity.id_field.clone(),
+            watermark_field: entity.watermark_field.clone(),
+            fields: index
+                .fields()
+                .iter()
+                .map(|field| {
+                    let is_watermark = *field == entity.watermark_field;
+                    FieldDescription {
+                        name: field.clone(),
+                        kind: if is_watermark {
+                            ValueKind::Timestamp
+                        } else {
+                            ValueKind::Text
+                        },
+                        read_only: is_watermark,
+                    }
+                })
+                .collect(),
+        })
+    }
+
+    /// Builds and appends the lines for `changes`, then takes them into the index.
+    fn write_changes(
+        &self,
+        name: &str,
+        changes: Vec<Change>,
+    ) -> Result<Vec<Result<String, Error>>, Error> {
+        self.with_index(name, |index, entity, path| {
+            let mut batch = Batch::new(index, name, entity, now(), &self.counter);
+            let mut results: Vec<_> = changes.into_iter().map(|c| batch.apply(c)).collect();
+            let bytes = batch.into_bytes();
+            if bytes.is_empty() {
+                return results;
+            }
+            if let Err(e) = file::append(path, &bytes) {
+                results = results.into_iter().map(|r| r.and(Err(e.clone()))).collect();
+            }
+            if let Err(e) = file::refresh(index, path, entity) {
+                wasync_sdk::log::warn(&format!("written, but not read back: {e}"));
+            }
+            results
+        })
+    }
+}
+
+/// The wall clock in microseconds since the epoch.
+fn now() -> Timestamp {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| {
+        Timestamp::try_from(d.as_micros()).unwrap_or(Timestamp::MAX)
+    })
+}
+
+impl Connector for Jsonl {
+    fn new(config: &Config) -> Result<Self, Error> {
+        Jsonl::with_settings(config.deserialize()?)
+    }
+
+    fn describe(&self) -> Result<Vec<EntityDescription>, Error> {
+        self.settings
+            .entities
+            .keys()
+            .map(|name| self.describe_entity(name))
+            .collect()
+    }
+
+    fn read(&self, request: ReadRequest) -> Result<Page, Error> {
+        let after = request.after.map(|c| (Mark::from_bound(c.watermark), c.id));
+        let until = request.until.map(Mark::from_bound);
+        let limit = usize::try_from(request.limit).unwrap_or(usize::MAX);
+        self.with_index(&request.entity, |index, entity, _| {
+            let (records, more) = index.page(after, until.as_ref(), limit, entity);
+            Page { records, more }
+        })
+    }
+
+    fn write(&self, entity: &str, changes: Vec<Change>) -> Vec<Result<String, Error>> {
+        let count = changes.len();
+        self.write_changes(entity, changes)
+            .unwrap_or_else(|e| vec![Err(e); count])
+    }
+}
+
+#[cfg(target_arch = "wasm32")]
+wasync_sdk::export_connector!(Jsonl);
+
+#[cfg(test)]
+mod fixtures {
+    use crate::settings::{EntitySettings, Kind};
+
+    /// Salesforce-like Accounts with a deleted field and an upsert key.
+    pub fn account() -> EntitySettings {
+        EntitySettings {
+            file: None,
+            id_field: "Id".into(),
+            watermark_field: "SystemModstamp".into(),
+            kind: Kind::Object,
+            deleted_field: Some("IsDeleted".into()),
+            upsert_key: Some("wasync_id".into()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,441 @@
+//! The sync cycle end to end: the real `wasync` binary, real compiled plugins and real
+//! SQLite files, over a copy of `examples/accounts` (JSON Lines files standing in for
+//! Salesforce and HubSpot).
+
+use serde_json::Value as Json;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// A private copy of the example.
+struct Example {
+    dir: tempfile::TempDir,
+}
+
+impl Example {
+    fn new() -> Example {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/accounts");
+        copy_dir(&from, dir.path());
+        for db in ["wasync.db", "wasync.db-wal", "wasync.db-shm"] {
+            let _ = std::fs::remove_file(dir.path().join(db));
+        }
+        Example { dir }
+    }
+
+    fn config(&self) -> PathBuf {
+        self.dir.path().join("wasync.toml")
+    }
+
+    fn file(&self, system: &str, name: &str) -> PathBuf {
+        self.dir.path().join("data").join(system).join(name)
+    }
+
+    /// Runs `wasync ARGS --config <this example>`.
+    fn wasync(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_wasync"));
+        cmd.args(args).arg("--config").arg(self.config());
+        if let Some(cache) = std::env::var_os("WASYNC_CACHE_DIR") {
+            cmd.env("WASYNC_CACHE_DIR", cache);
+        }
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        cmd.output().expect("wasync runs")
+    }
+
+    /// One cycle; must succeed.
+    fn cycle(&self) -> String {
+        let out = self.wasync(&["sync", "--once"], &[]);
+        assert!(
+            out.status.success(),
+            "sync failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Cycles until caught up; must succeed.
+    fn sync(&self) {
+        let out = self.wasync(&["sync"], &[]);
+        assert!(
+            out.status.success(),
+            "sync failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    fn status(&self) -> Json {
+        let out = self.wasync(&["status", "--json"], &[]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).expect("status is JSON")
+    }
+
+    fn last_counts(&self) -> Json {
+        self.status()["pipelines"][0]["last_cycle"]["counts"].clone()
+    }
+
+    fn append(&self, system: &str, name: &str, line: &str) {
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(self.file(system, name))
+            .expect("open");
+        writeln!(f, "{line}").expect("append");
+    }
+
+    /// Replaces `from` with `to` in the example's configuration.
+    fn edit_config(&self, from: &str, to: &str) {
+        let text = std::fs::read_to_string(self.config()).expect("read config");
+        assert!(text.contains(from), "config has {from:?}");
+        std::fs::write(self.config(), text.replace(from, to)).expect("write config");
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read dir") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).expect("copy");
+        }
+    }
+}
+
+/// The live records of a JSON Lines file, latest version per id, without the watermark
+/// (which is the time a write happened, different in every run).
+fn live(path: &Path, id: &str, watermark: &str, deleted: &str) -> BTreeMap<String, Json> {
+    let mut records = BTreeMap::new();
+    for line in std::fs::read_to_string(path).expect("read").lines() {
+        let Ok(Json::Object(mut record)) = serde_json::from_str::<Json>(line) else {
+            continue;
+        };
+        let Some(key) = record.get(id).and_then(Json::as_str).map(str::to_owned) else {
+            continue;
+        };
+        if record.get(deleted) == Some(&Json::Bool(true))
+            || record.get("_deleted") == Some(&Json::Bool(true))
+        {
+            records.remove(&key);
+            continue;
+        }
+        record.remove(watermark);
+        let merged = records
+            .entry(key)
+            .or_insert_with(|| Json::Object(Default::default()));
+        if let Json::Object(m) = merged {
+            m.extend(record);
+        }
+    }
+    records
+}
+
+fn salesforce(example: &Example) -> BTreeMap<String, Json> {
+    live(
+        &example.file("salesforce", "Account.jsonl"),
+        "Id",
+        "SystemModstamp",
+        "IsDeleted",
+    )
+}
+
+fn hubspot(example: &Example) -> BTreeMap<String, Json> {
+    live(
+        &example.file("hubspot", "companies.jsonl"),
+        "id",
+        "hs_lastmodifieddate",
+        "archived",
+    )
+}
+
+fn names(records: &BTreeMap<String, Json>, field: &str) -> Vec<String> {
+    let mut names: Vec<String> = records
+        .values()
+        .filter_map(|r| r[field].as_str().map(str::to_owned))
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn the_example_unifies_merges_filters_and_writes_both_ways() {
+    let example = Example::new();
+    example.cycle();
+    let counts = example.last_counts();
+    assert_eq!(
+        counts["read"], 14,
+        "8 Salesforce accounts and 6 HubSpot companies: {counts}"
+    );
+    // Within one cycle Attach Record cannot see records not yet saved, so duplicates across
+    // systems meet in the merge stage: `acme inc` (Salesforce), `soylent` (HubSpot), and the
+    // HubSpot twins of Initech and Stark Industries.
+    assert_eq!(counts["merged"], 4, "{counts}");
+    assert_eq!(counts["created"], 10, "{counts}");
+    assert_eq!(counts["quarantined"], 0);
+
+    // Salesforce gets the companies only HubSpot had, once each, tagged with their unified id.
+    let sf = salesforce(&example);
+    let sf_names = names(&sf, "Name");
+    assert!(
+        sf_names.contains(&"Vandelay Industries".to_owned()),
+        "{sf_names:?}"
+    );
+    assert_eq!(
+        sf_names
+            .iter()
+            .filter(|n| n.eq_ignore_ascii_case("soylent"))
+            .count(),
+        1,
+        "{sf_names:?}"
+    );
+    // Every record wasync wrote carries its unified id. The merged-away `acme inc` (001E) is
+    // deleted in the unified store only, as the seeds say: Salesforce keeps it, unwritten.
+    let untouched: Vec<&String> = sf
+        .iter()
+        .filter(|(_, r)| !r["Wasync_Id__c"].is_string())
+        .map(|(id, _)| id)
+        .collect();
+    assert_eq!(untouched, ["001E"]);
+
+    // HubSpot gets only Customers, with Company Type "Other" unless Prospect or Partner.
+    let hs = hubspot(&example);
+    let written: Vec<&Json> = hs.values().filter(|r| r["wasync_id"].is_string()).collect();
+    let mut written_names: Vec<&str> = written.iter().filter_map(|r| r["name"].as_str()).collect();
+    written_names.sort();
+    assert_eq!(
+        written_names,
+        [
+            "Acme Inc",
+            "Initech",
+            "Stark Industries",
+            "Wayne Enterprises"
+        ]
+    );
+    assert!(written.iter().all(|r| r["type"] == "Other"), "{written:?}");
+    // Domain came from Website through extract-domain.
+    let wayne = written
+        .iter()
+        .find(|r| r["name"] == "Wayne Enterprises")
+        .expect("Wayne written");
+    assert_eq!(wayne["domain"], "example.com");
+    // Initech existed in HubSpot: it was updated in place, not created again.
+    assert_eq!(hs.values().filter(|r| r["name"] == "Initech").count(), 1);
+}
+
+#[test]
+fn a_second_cycle_without_upstream_changes_writes_nothing() {
+    let example = Example::new();
+    example.cycle();
+    example.cycle();
+    let counts = example.last_counts();
+    assert_eq!(
+        counts["written"], 0,
+        "the echo of our own writes changes nothing: {counts}"
+    );
+    assert_eq!(counts["created"], 0, "{counts}");
+    assert_eq!(counts["updated"], 0, "{counts}");
+    example.cycle();
+    let counts = example.last_counts();
+    assert_eq!(
+        (counts["read"].clone(), counts["written"].clone()),
+        (Json::from(0), Json::from(0)),
+        "{counts}"
+    );
+}
+
+#[test]
+fn salesforce_is_authoritative_for_name_and_an_older_change_never_wins() {
+    let example = Example::new();
+    example.sync();
+    // HubSpot renames Initech, later than Salesforce's change: Salesforce still wins Name.
+    example.append("hubspot", "companies.jsonl", r#"{"id":"9002","name":"Initech LLC","domain":"initech.io","hs_lastmodifieddate":"2026-11-20T00:00:00.000Z"}"#);
+    // Salesforce moves Globex's website (latest wins for Domain)...
+    example.append("salesforce", "Account.jsonl", r#"{"Id":"001B","Name":"Globex","Website":"https://globex.com","Type":"Prospect","Industry":"Energy","SystemModstamp":"2026-11-21T00:00:00.000+0000"}"#);
+    example.sync();
+    // ...and then HubSpot delivers an older change of Globex's domain, in a later cycle.
+    let globex_hs = hubspot(&example)
+        .into_iter()
+        .find(|(_, r)| r["name"] == "Globex");
+    assert!(
+        globex_hs.is_none(),
+        "Globex is a Prospect: never written to HubSpot"
+    );
+    example.append("hubspot", "companies.jsonl", r#"{"id":"9100","name":"Globex","domain":"globex.co.uk","hs_lastmodifieddate":"2026-11-10T00:00:00.000Z"}"#);
+    example.sync();
+
+    let sf = salesforce(&example);
+    assert_eq!(
+        sf["001C"]["Name"], "Initech",
+        "HubSpot's later rename did not win: {:?}",
+        sf["001C"]
+    );
+    let log = example.wasync(&["log", "--json", "--limit", "10000"], &[]);
+    let entries: Vec<Json> = String::from_utf8_lossy(&log.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let domain_changes: Vec<&Json> = entries
+        .iter()
+        .filter(|e| e["field"] == "Domain" && e["new"] == "\"globex.co.uk\"" && e["op"] == "update")
+        .collect();
+    assert!(
+        domain_changes.is_empty(),
+        "the older HubSpot domain must not overwrite the newer: {domain_changes:?}"
+    );
+}
+
+#[test]
+fn bad_records_and_failing_plugins_are_quarantined_then_retried_once_fixed() {
+    let example = Example::new();
+    example.append("salesforce", "Account.jsonl", "{this is not json");
+    example.append("salesforce", "Account.jsonl", r#"{"Id":"001Z","Name":"Trapco","Website":"https://trapco.com","Type":"Customer","Industry":"trap","SystemModstamp":"2026-11-01T09:30:00.000+0000"}"#);
+    let hostile = wasync_test_guests::HOSTILE;
+    example.edit_config(
+        "Industry = \"Industry\"\n\n[[pipeline.source]]",
+        &format!("Industry = {{ from = \"Industry\", transforms = [{{ plugin = {hostile:?} }}] }}\n\n[[pipeline.source]]"),
+    );
+    example.cycle();
+    let counts = example.last_counts();
+    assert_eq!(counts["quarantined"], 2, "{counts}");
+    let list = example.wasync(&["quarantine", "list", "--json"], &[]);
+    let entries: Vec<Json> = String::from_utf8_lossy(&list.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    assert_eq!(entries.len(), 2);
+    assert!(
+        entries
+            .iter()
+            .any(|q| q["stage"] == "read"
+                && q["reason"].as_str().is_some_and(|r| r.contains("line 9"))),
+        "{entries:?}"
+    );
+    let trap = entries
+        .iter()
+        .find(|q| q["record_id"] == "001Z")
+        .expect("Trapco quarantined");
+    assert_eq!(trap["stage"], "source-fields");
+    assert!(
+        trap["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("field `Industry`") && r.contains("boom")),
+        "{trap}"
+    );
+    // The rest of the batch went on.
+    assert!(
+        hubspot(&example)
+            .values()
+            .any(|r| r["name"] == "Stark Industries")
+    );
+
+    // Retried every cycle while it still fails.
+    example.cycle();
+    let list = example.wasync(&["quarantine", "list", "--json"], &[]);
+    let again: Vec<Json> = String::from_utf8_lossy(&list.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    assert!(
+        again
+            .iter()
+            .any(|q| q["record_id"] == "001Z" && q["attempts"] == 2),
+        "{again:?}"
+    );
+
+    // Fix the pipeline: the replay processes Trapco, once.
+    example.edit_config(
+        &format!("Industry = {{ from = \"Industry\", transforms = [{{ plugin = {hostile:?} }}] }}"),
+        "Industry = \"Industry\"",
+    );
+    let out = example.wasync(&["quarantine", "replay"], &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    example.sync();
+    let hs = hubspot(&example);
+    assert_eq!(
+        hs.values().filter(|r| r["name"] == "Trapco").count(),
+        1,
+        "written once"
+    );
+    let list = example.wasync(&["quarantine", "list", "--json"], &[]);
+    let left: Vec<Json> = String::from_utf8_lossy(&list.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    assert_eq!(left.len(), 1, "only the malformed line stays: {left:?}");
+}
+
+#[test]
+fn a_cycle_killed_at_any_stage_then_run_again_ends_as_an_uninterrupted_run() {
+    let reference = Example::new();
+    reference.sync();
+    let (want_sf, want_hs) = (salesforce(&reference), hubspot(&reference));
+    assert!(!want_hs.is_empty());
+
+    for point in [
+        "read",
+        "source-entity",
+        "source-fields",
+        "merge",
+        "save",
+        "destination-entity",
+        "destination-fields",
+        "write-call",
+        "write",
+    ] {
+        let example = Example::new();
+        let out = example.wasync(&["sync", "--once"], &[("WASYNC_ABORT_AT", point)]);
+        assert!(
+            !out.status.success(),
+            "{point}: the process must have been killed"
+        );
+        example.sync();
+        example.sync();
+        assert_eq!(
+            salesforce(&example),
+            want_sf,
+            "Salesforce after a kill at {point}"
+        );
+        assert_eq!(
+            hubspot(&example),
+            want_hs,
+            "HubSpot after a kill at {point}"
+        );
+    }
+}
+
+#[test]
+fn a_wrong_configuration_is_refused_naming_the_key() {
+    let example = Example::new();
+    example.edit_config("max_group = 10", "max_group = 10\nmax_gruop = 3");
+    let out = example.wasync(&["sync", "--once"], &[]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("unknown field `max_gruop`"), "{err}");
+
+    let example = Example::new();
+    example.edit_config(
+        "connector = \"hubspot\"\nentity = \"companies\"\nfunctions",
+        "connector = \"hubspt\"\nentity = \"companies\"\nfunctions",
+    );
+    let out = example.wasync(&["sync", "--once"], &[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("connector `hubspt` is not defined under [connectors]"),
+        "{err}"
+    );
+    assert!(
+        !example.dir.path().join("wasync.db").exists(),
+        "nothing ran half-configured"
+    );
+}
