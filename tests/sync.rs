@@ -439,3 +439,134 @@ fn a_wrong_configuration_is_refused_naming_the_key() {
         "nothing ran half-configured"
     );
 }
+
+#[test]
+fn a_page_boundary_inside_a_run_of_equal_watermarks_loses_nothing() {
+    // Globex, Initech and Umbrella share one SystemModstamp; pages of two split that run.
+    // Every one of them is read and applied: the transaction log has each one's website.
+    let paged = Example::new();
+    paged.edit_config("batch_size = 500", "batch_size = 2");
+    paged.sync();
+    let log = paged.wasync(&["log", "--json", "--limit", "10000"], &[]);
+    let entries: Vec<Json> = String::from_utf8_lossy(&log.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    for website in [
+        "http://globex.co.uk/about",
+        "initech.io",
+        "https://WWW.Umbrella.com.au/",
+    ] {
+        let applied = entries.iter().any(|e| {
+            e["field"] == "Website"
+                && e["new"] == format!("{website:?}")
+                && e["source"] == "salesforce/Account"
+        });
+        assert!(applied, "{website} was read and applied");
+    }
+    let status = paged.status();
+    assert!(
+        status["pipelines"][0]["last_cycle"]["cycle"]
+            .as_i64()
+            .is_some_and(|c| c > 5),
+        "{status}"
+    );
+}
+
+#[test]
+fn a_source_delete_reaches_destinations_as_each_says() {
+    let example = Example::new();
+    example.sync();
+    assert!(
+        hubspot(&example)
+            .values()
+            .any(|r| r["name"] == "Wayne Enterprises")
+    );
+    example.append(
+        "salesforce",
+        "Account.jsonl",
+        r#"{"Id":"001G","IsDeleted":true,"SystemModstamp":"2026-11-22T00:00:00.000+0000"}"#,
+    );
+    example.sync();
+    assert_eq!(example.last_counts()["deleted"], 1);
+    assert!(
+        !hubspot(&example)
+            .values()
+            .any(|r| r["name"] == "Wayne Enterprises"),
+        "deleted in HubSpot"
+    );
+    assert!(
+        !salesforce(&example).contains_key("001G"),
+        "a tombstone in Salesforce stays one"
+    );
+    let log = example.wasync(&["log", "--json"], &[]);
+    assert!(String::from_utf8_lossy(&log.stdout).contains("\"op\":\"delete\""));
+
+    // `clear` keeps the record there and empties the mapped fields; `ignore` leaves it.
+    let example = Example::new();
+    example.edit_config(
+        "external_id_field = \"wasync_id\"",
+        "external_id_field = \"wasync_id\"\non_delete = \"clear\"",
+    );
+    example.edit_config(
+        "external_id_field = \"Wasync_Id__c\"",
+        "external_id_field = \"Wasync_Id__c\"\non_delete = \"ignore\"",
+    );
+    example.sync();
+    example.append(
+        "salesforce",
+        "Account.jsonl",
+        r#"{"Id":"001G","IsDeleted":true,"SystemModstamp":"2026-11-22T00:00:00.000+0000"}"#,
+    );
+    example.append(
+        "hubspot",
+        "companies.jsonl",
+        r#"{"id":"9005","archived":true,"hs_lastmodifieddate":"2026-11-22T00:00:00.000Z"}"#,
+    );
+    example.sync();
+    let hs = hubspot(&example);
+    let wayne = hs
+        .values()
+        .find(|r| r["wasync_id"].is_string() && r["name"].is_null() && r["domain"].is_null());
+    assert!(
+        wayne.is_some(),
+        "Wayne cleared in HubSpot, not deleted: {hs:?}"
+    );
+    let sf = salesforce(&example);
+    assert!(
+        sf.values().any(|r| r["Name"] == "Vandelay Industries"),
+        "ignored in Salesforce: {sf:?}"
+    );
+}
+
+#[test]
+fn merge_dry_run_reports_and_the_group_guard_stops_large_groups() {
+    let example = Example::new();
+    example.edit_config("max_group = 10", "max_group = 10\ndry_run = true");
+    let out = example.wasync(&["sync", "--once"], &[]);
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.matches("merge: would merge:").count(), 4, "{err}");
+    assert_eq!(example.last_counts()["merged"], 0);
+
+    let example2 = Example::new();
+    example2.edit_config("max_group = 10", "max_group = 4");
+    for i in 0..3 {
+        example2.append(
+            "hubspot",
+            "companies.jsonl",
+            &format!(r#"{{"id":"95{i}","name":"Initech","hs_lastmodifieddate":"2026-11-03T00:00:0{i}.000Z"}}"#),
+        );
+    }
+    let out = example2.wasync(&["sync", "--once"], &[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("merge: not merged: a group of 5 records exceeds max_group 4"),
+        "{err}"
+    );
+    assert_eq!(
+        example2.last_counts()["merged"],
+        3,
+        "the other groups still merge"
+    );
+}

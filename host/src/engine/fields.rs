@@ -202,13 +202,21 @@ fn apply_change(
         }
         return Ok(());
     }
+    // A deleted record comes back only for a real change: an echo or a replay of the values
+    // it had must not undo the delete.
     let revived = w.after.deleted;
     if revived {
+        if fields
+            .iter()
+            .all(|(name, value, _)| w.after.fields.get(name) == Some(value))
+        {
+            return Ok(());
+        }
         w.after.deleted = false;
     }
     for (name, value, plugin) in fields {
         let current = w.after.fields.get(&name);
-        if current == Some(&value) && !revived {
+        if current == Some(&value) {
             continue;
         }
         if revived
