@@ -129,6 +129,9 @@ fn run(n: usize, batch: u32) -> anyhow::Result<()> {
     loop {
         let report = engine.run_cycle("accounts", &Options::default())?;
         cycles += 1;
+        if std::env::var_os("WASYNC_BENCH_VERBOSE").is_some() {
+            eprintln!("{} {:?}", report.summary(), report.stages);
+        }
         read += report.read;
         for (stage, ms) in &report.stages {
             *stages.entry(stage.clone()).or_default() += ms;

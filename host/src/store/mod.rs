@@ -29,6 +29,8 @@ pub type Result<T> = std::result::Result<T, StoreError>;
 pub struct Store {
     conn: Connection,
     path: PathBuf,
+    /// Per lookup index name, whether the store has it (looked up once).
+    indexes: std::cell::RefCell<std::collections::HashMap<String, bool>>,
 }
 
 /// Who last changed a field, and when (the source record's watermark, or the cycle's time).
@@ -131,6 +133,7 @@ impl Store {
         Ok(Store {
             conn,
             path: path.to_owned(),
+            indexes: Default::default(),
         })
     }
 
@@ -147,6 +150,7 @@ impl Store {
         Ok(Store {
             conn,
             path: path.to_owned(),
+            indexes: Default::default(),
         })
     }
 
@@ -174,12 +178,9 @@ impl Store {
 
     /// Makes lookups on unified field `field` of `entity` use an index.
     pub fn index_lookup_field(&self, entity: &str, field: &str) -> Result<()> {
-        let name: String = format!("{entity}_{field}")
-            .chars()
-            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-            .collect();
+        let name = lookup_index(entity, field);
         let sql = format!(
-            "CREATE INDEX IF NOT EXISTS lookup_{name} ON records(entity, {}) WHERE deleted = 0",
+            "CREATE INDEX IF NOT EXISTS {name} ON records(entity, {}) WHERE deleted = 0",
             schema::normalised_field(field)
         );
         self.conn.execute_batch(&sql).map_err(|e| self.err(e))
@@ -193,8 +194,16 @@ impl Store {
         matching: &[(String, Value)],
         limit: u32,
     ) -> Result<Vec<Unified>> {
-        let mut sql = String::from(
-            "SELECT id, fields, meta, source, created, updated, deleted FROM records WHERE entity = ?1 AND deleted = 0",
+        // SQLite's planner, without statistics, prefers the primary key's `entity` prefix to
+        // an expression index: name the index when the first field has one.
+        let hint = match matching.first() {
+            Some((field, _)) if self.has_index(&lookup_index(entity, field))? => {
+                format!(" INDEXED BY {}", lookup_index(entity, field))
+            }
+            _ => String::new(),
+        };
+        let mut sql = format!(
+            "SELECT id, fields, meta, source, created, updated, deleted FROM records{hint} WHERE entity = ?1 AND deleted = 0",
         );
         let mut args: Vec<rusqlite::types::Value> = vec![entity.to_owned().into()];
         for (field, value) in matching {
@@ -218,6 +227,24 @@ impl Store {
             .and_then(Iterator::collect)
             .map_err(|e| self.err(e))?;
         Ok(rows)
+    }
+
+    fn has_index(&self, name: &str) -> Result<bool> {
+        if let Some(known) = self.indexes.borrow().get(name) {
+            return Ok(*known);
+        }
+        let exists = self
+            .conn
+            .query_row(
+                "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?1",
+                params![name],
+                |_| Ok(()),
+            )
+            .optional()
+            .map_err(|e| self.err(e))?
+            .is_some();
+        self.indexes.borrow_mut().insert(name.to_owned(), exists);
+        Ok(exists)
     }
 
     /// The unified record `id` of `entity`.
@@ -268,6 +295,15 @@ pub struct CycleRow {
     pub counts: String,
     /// Milliseconds per stage (JSON).
     pub stages: String,
+}
+
+/// The name of the index for lookups on `field` of `entity`.
+fn lookup_index(entity: &str, field: &str) -> String {
+    let name: String = format!("{entity}_{field}")
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    format!("lookup_{name}")
 }
 
 /// Queries and changes inside a transaction (or on a plain connection, for reads).
