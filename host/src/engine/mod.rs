@@ -31,7 +31,6 @@ use crate::config::Config;
 use crate::plugin::bindings::{Error as PluginErrorValue, Field, Record};
 use crate::plugin::{CallError, Runtime};
 use crate::store::Store;
-use crate::value::describe;
 use anyhow::Context;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -78,32 +77,15 @@ pub fn now_micros() -> i64 {
         .map_or(0, |d| d.as_micros() as i64)
 }
 
-/// Calls a batch function and, when the call fails as a whole, again item by item, so that
-/// only the items that make the plugin fail are lost to it. Errors are readable text.
+/// [`isolate`](crate::plugin::isolate) with failures as readable text, as quarantine keeps them.
 pub fn per_item<I: Clone, O>(
     items: &[I],
-    mut call: impl FnMut(&[I]) -> Result<Vec<Result<O, PluginErrorValue>>, CallError>,
+    call: impl FnMut(&[I]) -> Result<Vec<Result<O, PluginErrorValue>>, CallError>,
 ) -> Vec<Result<O, String>> {
-    if items.is_empty() {
-        return Vec::new();
-    }
-    match call(items) {
-        Ok(results) => results
-            .into_iter()
-            .map(|r| r.map_err(|e| describe(&e).to_string()))
-            .collect(),
-        Err(error) if items.len() == 1 => vec![Err(error.to_string())],
-        Err(_) => items
-            .iter()
-            .map(|item| match call(std::slice::from_ref(item)) {
-                Ok(mut one) => one
-                    .pop()
-                    .unwrap_or_else(|| Err(PluginErrorValue::Other("no result".into())))
-                    .map_err(|e| describe(&e).to_string()),
-                Err(error) => Err(error.to_string()),
-            })
-            .collect(),
-    }
+    crate::plugin::isolate(items, call)
+        .into_iter()
+        .map(|r| r.map_err(|failure| failure.to_string()))
+        .collect()
 }
 
 /// The value of field `name` of a record: `None` when the record does not have the field

@@ -37,7 +37,7 @@ pub struct Report {
     pub more: bool,
     /// Milliseconds per stage, in the order they ran.
     pub stages: BTreeMap<String, f64>,
-    /// Milliseconds spent inside plugin calls.
+    /// When the cycle started.
     #[serde(skip)]
     pub started: Option<Instant>,
 }

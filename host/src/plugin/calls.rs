@@ -45,20 +45,35 @@ impl Transformer {
     /// Transforms a batch, and when the batch call fails as a whole, calls again value by
     /// value so that only the values that make the plugin fail are lost to it.
     pub fn apply_each(&mut self, values: &[Value]) -> Vec<Result<Value, Failure>> {
-        match self.apply(values) {
-            Ok(results) => results
-                .into_iter()
-                .map(|r| r.map_err(Failure::Rejected))
-                .collect(),
-            Err(error) if values.len() == 1 => vec![Err(Failure::Crashed(error))],
-            Err(_) => values
-                .iter()
-                .map(|value| match self.apply(std::slice::from_ref(value)) {
-                    Ok(mut one) => one.pop().expect("one result").map_err(Failure::Rejected),
-                    Err(error) => Err(Failure::Crashed(error)),
-                })
-                .collect(),
-        }
+        isolate(values, |chunk| self.apply(chunk))
+    }
+}
+
+/// Calls a batch function; when the call fails as a whole, calls again item by item, so that
+/// only the items that make the plugin fail are lost to it. One result per item, in order.
+pub fn isolate<I: Clone, O>(
+    items: &[I],
+    mut call: impl FnMut(&[I]) -> Result<Vec<Result<O, PluginErrorValue>>, CallError>,
+) -> Vec<Result<O, Failure>> {
+    if items.is_empty() {
+        return Vec::new();
+    }
+    match call(items) {
+        Ok(results) => results
+            .into_iter()
+            .map(|r| r.map_err(Failure::Rejected))
+            .collect(),
+        Err(error) if items.len() == 1 => vec![Err(Failure::Crashed(error))],
+        Err(_) => items
+            .iter()
+            .map(|item| match call(std::slice::from_ref(item)) {
+                Ok(mut one) => one
+                    .pop()
+                    .unwrap_or_else(|| Err(PluginErrorValue::Other("no result".into())))
+                    .map_err(Failure::Rejected),
+                Err(error) => Err(Failure::Crashed(error)),
+            })
+            .collect(),
     }
 }
 

@@ -23,7 +23,7 @@ mod state;
 pub mod world;
 
 pub use cache::{Cache, Origin};
-pub use calls::Failure;
+pub use calls::{Failure, isolate};
 pub use error::{CallError, LoadError};
 pub use instance::{Bindings, Function, Instance, Policy, System, Transformer};
 pub use limits::Limits;
