@@ -570,3 +570,120 @@ fn merge_dry_run_reports_and_the_group_guard_stops_large_groups() {
         "the other groups still merge"
     );
 }
+
+/// A pipeline of page-view events from one JSON Lines file to another, written in a temp dir.
+fn events_pipeline(dir: &Path, delay_seconds: u64) -> PathBuf {
+    std::fs::create_dir_all(dir.join("in")).expect("mkdir");
+    std::fs::create_dir_all(dir.join("out")).expect("mkdir");
+    let config = format!(
+        r#"
+[connectors.site]
+plugin = "jsonl"
+dirs = [{{ host = "in" }}]
+[connectors.site.settings.entities.views]
+file = "views.jsonl"
+id_field = "id"
+watermark_field = "at"
+kind = "event"
+
+[connectors.warehouse]
+plugin = "jsonl"
+dirs = [{{ host = "out" }}]
+[connectors.warehouse.settings.entities.views]
+file = "views.jsonl"
+id_field = "id"
+watermark_field = "at"
+kind = "event"
+upsert_key = "view_id"
+
+[[pipeline]]
+name = "views"
+entity = "PageView"
+
+[pipeline.merge]
+config = {{ match = ["Page"] }}
+
+[[pipeline.source]]
+connector = "site"
+entity = "views"
+delay_seconds = {delay_seconds}
+[pipeline.source.fields]
+Page = "page"
+User = "user"
+
+[[pipeline.destination]]
+connector = "warehouse"
+entity = "views"
+external_id_field = "view_id"
+[pipeline.destination.fields]
+page = "Page"
+user = "User"
+"#
+    );
+    std::fs::write(dir.join("wasync.toml"), config).expect("write config");
+    dir.join("wasync.toml")
+}
+
+fn run(config: &Path, args: &[&str]) -> Output {
+    let out = Command::new(env!("CARGO_BIN_EXE_wasync"))
+        .args(args)
+        .arg("--config")
+        .arg(config)
+        .output()
+        .expect("wasync runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+#[test]
+fn events_are_appended_never_merged_and_forwarded_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = events_pipeline(dir.path(), 0);
+    let views = (1..=4)
+        .map(|i| {
+            format!(
+                r#"{{"id":"v{i}","page":"/pricing","user":"u{i}","at":"2026-11-01T00:00:0{i}Z"}}"#
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    std::fs::write(dir.path().join("in/views.jsonl"), views + "\n").expect("write");
+    run(&config, &["sync"]);
+    run(&config, &["sync"]);
+    let out = live(&dir.path().join("out/views.jsonl"), "id", "at", "_deleted");
+    assert_eq!(
+        out.len(),
+        4,
+        "four views, none merged though all share a page, none twice: {out:?}"
+    );
+    let status: Json =
+        serde_json::from_slice(&run(&config, &["status", "--json"]).stdout).expect("JSON");
+    assert_eq!(
+        status["pipelines"][0]["destinations"][0]["pending_records"],
+        0
+    );
+}
+
+#[test]
+fn a_source_delay_holds_back_changes_younger_than_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = events_pipeline(dir.path(), 3600);
+    let recent = wasync::value::rfc3339(wasync::engine::now_micros() - 60_000_000);
+    let lines = [
+        r#"{"id":"old","page":"/a","user":"u1","at":"2026-01-01T00:00:00Z"}"#.to_owned(),
+        format!(r#"{{"id":"new","page":"/b","user":"u2","at":"{recent}"}}"#),
+    ];
+    std::fs::write(dir.path().join("in/views.jsonl"), lines.join("\n") + "\n").expect("write");
+    run(&config, &["sync"]);
+    let out = live(&dir.path().join("out/views.jsonl"), "id", "at", "_deleted");
+    let pages: Vec<&Json> = out.values().map(|r| &r["page"]).collect();
+    assert_eq!(
+        pages,
+        [&Json::from("/a")],
+        "only the change older than an hour: {out:?}"
+    );
+}

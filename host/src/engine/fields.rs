@@ -245,6 +245,7 @@ fn append_event(
         return Ok(());
     }
     let mut w = Work::new(&id, &source.label, now);
+    w.event = true;
     w.mappings.push(mapping(source, &item.record));
     for (name, value, plugin) in fields {
         w.set(&name, value, stamp.clone(), plugin);

@@ -28,7 +28,7 @@ pub fn dedupe(
     let changed: Vec<String> = batch
         .work
         .iter()
-        .filter(|(_, w)| !w.ops.is_empty() && !w.after.deleted)
+        .filter(|(_, w)| !w.ops.is_empty() && !w.after.deleted && !w.event)
         .map(|(id, _)| id.clone())
         .collect();
     if changed.is_empty() {

@@ -60,6 +60,8 @@ pub struct Work {
     pub mappings: Vec<Mapping>,
     /// Match keys to store for it (set by the merge stage).
     pub keys: Option<Vec<String>>,
+    /// An event: appended, never matched or merged.
+    pub event: bool,
 }
 
 /// Everything stages 1–4 produce.
@@ -96,6 +98,7 @@ impl Work {
             ops: Vec::new(),
             mappings: Vec::new(),
             keys: None,
+            event: false,
         }
     }
 
@@ -107,6 +110,7 @@ impl Work {
             ops: Vec::new(),
             mappings: Vec::new(),
             keys: None,
+            event: false,
         }
     }
 
