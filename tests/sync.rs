@@ -65,6 +65,20 @@ impl Example {
         );
     }
 
+    /// Runs `wasync ARGS` and parses its output as JSON lines.
+    fn json_lines(&self, args: &[&str]) -> Vec<Json> {
+        let out = self.wasync(args, &[]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()
+    }
+
     fn status(&self) -> Json {
         let out = self.wasync(&["status", "--json"], &[]);
         assert!(
@@ -276,11 +290,7 @@ fn salesforce_is_authoritative_for_name_and_an_older_change_never_wins() {
         "HubSpot's later rename did not win: {:?}",
         sf["001C"]
     );
-    let log = example.wasync(&["log", "--json", "--limit", "10000"], &[]);
-    let entries: Vec<Json> = String::from_utf8_lossy(&log.stdout)
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect();
+    let entries = example.json_lines(&["log", "--json", "--limit", "10000"]);
     let domain_changes: Vec<&Json> = entries
         .iter()
         .filter(|e| e["field"] == "Domain" && e["new"] == "\"globex.co.uk\"" && e["op"] == "update")
@@ -304,11 +314,7 @@ fn bad_records_and_failing_plugins_are_quarantined_then_retried_once_fixed() {
     example.cycle();
     let counts = example.last_counts();
     assert_eq!(counts["quarantined"], 2, "{counts}");
-    let list = example.wasync(&["quarantine", "list", "--json"], &[]);
-    let entries: Vec<Json> = String::from_utf8_lossy(&list.stdout)
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect();
+    let entries = example.json_lines(&["quarantine", "list", "--json"]);
     assert_eq!(entries.len(), 2);
     assert!(
         entries
@@ -337,11 +343,7 @@ fn bad_records_and_failing_plugins_are_quarantined_then_retried_once_fixed() {
 
     // Retried every cycle while it still fails.
     example.cycle();
-    let list = example.wasync(&["quarantine", "list", "--json"], &[]);
-    let again: Vec<Json> = String::from_utf8_lossy(&list.stdout)
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect();
+    let again = example.json_lines(&["quarantine", "list", "--json"]);
     assert!(
         again
             .iter()
@@ -367,11 +369,7 @@ fn bad_records_and_failing_plugins_are_quarantined_then_retried_once_fixed() {
         1,
         "written once"
     );
-    let list = example.wasync(&["quarantine", "list", "--json"], &[]);
-    let left: Vec<Json> = String::from_utf8_lossy(&list.stdout)
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect();
+    let left = example.json_lines(&["quarantine", "list", "--json"]);
     assert_eq!(left.len(), 1, "only the malformed line stays: {left:?}");
 }
 
@@ -447,11 +445,7 @@ fn a_page_boundary_inside_a_run_of_equal_watermarks_loses_nothing() {
     let paged = Example::new();
     paged.edit_config("batch_size = 500", "batch_size = 2");
     paged.sync();
-    let log = paged.wasync(&["log", "--json", "--limit", "10000"], &[]);
-    let entries: Vec<Json> = String::from_utf8_lossy(&log.stdout)
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect();
+    let entries = paged.json_lines(&["log", "--json", "--limit", "10000"]);
     for website in [
         "http://globex.co.uk/about",
         "initech.io",

@@ -13,14 +13,14 @@ use crate::plugin::bindings::entity_function::exports::wasync::plugin::entity::O
 
 /// Stage 2: the source entity pipelines. Events skip it.
 pub fn source(p: &Pipeline, batch: &mut Batch, report: &mut Report, now: i64) {
-    let incoming = std::mem::take(&mut batch.incoming);
-    let mut kept = Vec::with_capacity(incoming.len());
-    for (index, source) in p.sources.iter().enumerate() {
-        let mut records: Vec<Incoming> = incoming
-            .iter()
-            .filter(|i| i.source == index)
-            .cloned()
-            .collect();
+    let mut by_source: Vec<Vec<Incoming>> = p.sources.iter().map(|_| Vec::new()).collect();
+    for item in std::mem::take(&mut batch.incoming) {
+        if let Some(records) = by_source.get_mut(item.source) {
+            records.push(item);
+        }
+    }
+    let mut kept = Vec::new();
+    for (index, (source, mut records)) in p.sources.iter().zip(by_source).enumerate() {
         if source.kind == EntityKind::Object {
             for step in &source.functions {
                 let inputs: Vec<Record> = records.iter().map(|i| i.record.clone()).collect();

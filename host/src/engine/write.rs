@@ -132,10 +132,9 @@ fn destination(
         let changes: Vec<Change> = pending.iter().map(|p| p.change.clone()).collect();
         let results = per_item(&changes, |c| d.system.borrow_mut().write(&d.entity, c));
         abort_point("write-call");
-        let resolved: Vec<i64> = retries
+        let retried: Vec<&Quarantined> = retries
             .iter()
-            .filter(|q| chunk.contains(&q.record_id) && !failed.iter().any(|f| f.0 == q.record_id))
-            .map(|q| q.id)
+            .filter(|q| chunk.contains(&q.record_id))
             .collect();
         store.transaction(|tx| {
             for (pending, result) in pending.iter().zip(&results) {
@@ -173,12 +172,11 @@ fn destination(
                     )),
                 }
             }
-            for id in &resolved {
-                if !failed
-                    .iter()
-                    .any(|f| retries.iter().any(|q| q.id == *id && q.record_id == f.0))
-                {
-                    tx.resolve_quarantined(*id, now)?;
+            // A retry that went through this time is done with; one that failed again was
+            // counted again above.
+            for q in &retried {
+                if !failed.iter().any(|f| f.0 == q.record_id) {
+                    tx.resolve_quarantined(q.id, now)?;
                 }
             }
             for (record_id, stage, record, reason) in &failed {
