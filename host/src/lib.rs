@@ -7,6 +7,7 @@ pub mod capabilities;
 pub mod cli;
 pub mod config;
 pub mod engine;
+pub mod http;
 pub mod plugin;
 pub mod store;
 pub mod value;

@@ -66,6 +66,7 @@ fn status(config: &Config, store: &Store) -> anyhow::Result<Json> {
                     "deleted": pick("deleted"), "merged": pick("merged"), "written": pick("written"),
                     "skipped": pick("skipped"), "quarantined": pick("quarantined"),
                 },
+                "api_calls": pick("api_calls"),
                 "stage_ms": serde_json::from_str::<Json>(&c.stages).unwrap_or(Json::Null),
             })
         });
@@ -79,7 +80,22 @@ fn status(config: &Config, store: &Store) -> anyhow::Result<Json> {
             "last_cycle": last_cycle,
         }));
     }
-    Ok(json!({ "store": config.store.display().to_string(), "pipelines": pipelines }))
+    let day = crate::http::today();
+    let mut calls = serde_json::Map::new();
+    for (name, connector) in &config.connectors {
+        if let Some(http) = &connector.http {
+            let used = store.read().api_calls(name, day)?;
+            calls.insert(
+                name.clone(),
+                json!({ "today": used, "daily_budget": http.daily_budget }),
+            );
+        }
+    }
+    Ok(json!({
+        "store": config.store.display().to_string(),
+        "api_calls": calls,
+        "pipelines": pipelines,
+    }))
 }
 
 /// `wasync status`.
@@ -128,6 +144,15 @@ pub fn run_status(config: &Path, as_json: bool) -> anyhow::Result<()> {
                     .map(|(k, v)| format!("{k} {v}"))
                     .collect();
                 println!("    {}", counts.join(", "));
+                let calls: Vec<String> = c["api_calls"]
+                    .as_object()
+                    .into_iter()
+                    .flatten()
+                    .map(|(k, v)| format!("{k} {v}"))
+                    .collect();
+                if !calls.is_empty() {
+                    println!("    API calls: {}", calls.join(", "));
+                }
                 let stages: Vec<String> = c["stage_ms"]
                     .as_object()
                     .into_iter()
@@ -138,6 +163,16 @@ pub fn run_status(config: &Path, as_json: bool) -> anyhow::Result<()> {
             }
             None => println!("  no cycle has finished yet"),
         }
+    }
+    for (connector, c) in doc["api_calls"].as_object().into_iter().flatten() {
+        let budget = match c["daily_budget"].as_u64() {
+            Some(b) => format!(" of a daily budget of {b}"),
+            None => String::new(),
+        };
+        println!(
+            "connector {connector}: {} API call(s) today (UTC){budget}",
+            c["today"]
+        );
     }
     Ok(())
 }

@@ -3,6 +3,7 @@
 
 use super::authority::Authority;
 use crate::config::{Config, DestinationConfig, FieldMapping, OnDelete, PipelineConfig, PluginUse};
+use crate::http::Client;
 use crate::plugin::bindings::{EntityKind, Error as PluginErrorValue, Field, Record, Value};
 use crate::plugin::{
     Bindings, DirGrant, Function, Grants, Instance, LookupGrant, LookupSource, Plugin, Policy,
@@ -53,6 +54,8 @@ pub struct Source {
     pub kind: EntityKind,
     /// The connection.
     pub system: Rc<RefCell<System>>,
+    /// The connector's network client, if it has network.
+    pub http: Option<Arc<Client>>,
     /// The source entity pipeline.
     pub functions: Vec<Step<Function>>,
     /// The source field pipelines.
@@ -69,6 +72,8 @@ pub struct Destination {
     pub entity: String,
     /// The connection.
     pub system: Rc<RefCell<System>>,
+    /// The connector's network client, if it has network.
+    pub http: Option<Arc<Client>>,
     /// The destination entity pipeline.
     pub functions: Vec<Step<Function>>,
     /// The destination field pipelines.
@@ -105,6 +110,30 @@ pub struct Pipeline {
     pub merge: Option<Merge>,
     /// Destinations in configuration order.
     pub destinations: Vec<Destination>,
+}
+
+impl Pipeline {
+    /// The network clients of its connectors, each once.
+    pub fn clients(&self) -> Vec<Arc<Client>> {
+        let mut clients: Vec<Arc<Client>> = Vec::new();
+        let all = self.sources.iter().map(|s| &s.http);
+        for client in all
+            .chain(self.destinations.iter().map(|d| &d.http))
+            .flatten()
+        {
+            if !clients.iter().any(|c| Arc::ptr_eq(c, client)) {
+                clients.push(client.clone());
+            }
+        }
+        clients
+    }
+}
+
+/// A connector's connection, shared by every source and destination that use it.
+#[derive(Clone)]
+struct Connection {
+    system: Rc<RefCell<System>>,
+    http: Option<Arc<Client>>,
 }
 
 /// Loads plugins once per process, by how they are named in the configuration.
@@ -199,13 +228,20 @@ pub fn pipelines(
     let lookup = LookupGrant(Arc::new(StoreLookup(Mutex::new(Store::open_read_only(
         store.path(),
     )?))));
-    let mut systems: HashMap<String, Rc<RefCell<System>>> = HashMap::new();
+    let mut systems: HashMap<String, Connection> = HashMap::new();
     let mut pipelines = Vec::new();
     for p in &config.pipelines {
         for field in &p.lookup_fields {
             store.index_lookup_field(&p.entity, field)?;
         }
-        pipelines.push(pipeline(config, p, &mut loader, &mut systems, &lookup)?);
+        pipelines.push(pipeline(
+            config,
+            p,
+            &mut loader,
+            &mut systems,
+            &lookup,
+            store,
+        )?);
     }
     Ok(pipelines)
 }
@@ -214,8 +250,9 @@ fn system(
     config: &Config,
     name: &str,
     loader: &mut Loader<'_>,
-    systems: &mut HashMap<String, Rc<RefCell<System>>>,
-) -> anyhow::Result<Rc<RefCell<System>>> {
+    systems: &mut HashMap<String, Connection>,
+    store: &Store,
+) -> anyhow::Result<Connection> {
     if let Some(system) = systems.get(name) {
         return Ok(system.clone());
     }
@@ -231,7 +268,17 @@ fn system(
             );
         }
     }
+    let http = match &connector.http {
+        Some(http) => {
+            let calls = store.read().api_calls(name, crate::http::today())?;
+            let client = Client::new(name, http, calls, |var| std::env::var(var).ok())
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            Some(Arc::new(client))
+        }
+        None => None,
+    };
     let grants = Grants {
+        http: http.clone(),
         dirs: connector
             .dirs
             .iter()
@@ -251,9 +298,12 @@ fn system(
         .runtime
         .instance(&plugin, &settings, grants)
         .with_context(|| format!("connector `{name}`: cannot connect"))?;
-    let system = Rc::new(RefCell::new(instance));
-    systems.insert(name.to_owned(), system.clone());
-    Ok(system)
+    let connection = Connection {
+        system: Rc::new(RefCell::new(instance)),
+        http,
+    };
+    systems.insert(name.to_owned(), connection.clone());
+    Ok(connection)
 }
 
 fn entity_kind(
@@ -284,8 +334,9 @@ fn pipeline(
     config: &Config,
     p: &PipelineConfig,
     loader: &mut Loader<'_>,
-    systems: &mut HashMap<String, Rc<RefCell<System>>>,
+    systems: &mut HashMap<String, Connection>,
     lookup: &LookupGrant,
+    store: &Store,
 ) -> anyhow::Result<Pipeline> {
     let entity_grants = Grants {
         lookup: Some(lookup.clone()),
@@ -297,7 +348,8 @@ fn pipeline(
             "pipeline `{}`, source `{}/{}`",
             p.name, s.connector, s.entity
         );
-        let system = system(config, &s.connector, loader, systems).with_context(|| at.clone())?;
+        let Connection { system, http } =
+            system(config, &s.connector, loader, systems, store).with_context(|| at.clone())?;
         let kind = entity_kind(&system, &s.connector, &s.entity).with_context(|| at.clone())?;
         let functions = s
             .functions
@@ -313,6 +365,7 @@ fn pipeline(
             delay: Duration::from_secs(s.delay_seconds),
             kind,
             system,
+            http,
             functions,
             fields: loader.field_pipes(&s.fields, &at)?,
         });
@@ -338,7 +391,7 @@ fn pipeline(
     let destinations = p
         .destinations
         .iter()
-        .map(|d| destination(config, p, d, loader, systems, &entity_grants))
+        .map(|d| destination(config, p, d, loader, systems, &entity_grants, store))
         .collect::<anyhow::Result<_>>()?;
     Ok(Pipeline {
         name: p.name.clone(),
@@ -355,20 +408,23 @@ fn destination(
     p: &PipelineConfig,
     d: &DestinationConfig,
     loader: &mut Loader<'_>,
-    systems: &mut HashMap<String, Rc<RefCell<System>>>,
+    systems: &mut HashMap<String, Connection>,
     grants: &Grants,
+    store: &Store,
 ) -> anyhow::Result<Destination> {
     let at = format!(
         "pipeline `{}`, destination `{}/{}`",
         p.name, d.connector, d.entity
     );
-    let system = system(config, &d.connector, loader, systems).with_context(|| at.clone())?;
+    let Connection { system, http } =
+        system(config, &d.connector, loader, systems, store).with_context(|| at.clone())?;
     entity_kind(&system, &d.connector, &d.entity).with_context(|| at.clone())?;
     Ok(Destination {
         label: format!("{}/{}", d.connector, d.entity),
         connector: d.connector.clone(),
         entity: d.entity.clone(),
         system,
+        http,
         functions: d
             .functions
             .iter()

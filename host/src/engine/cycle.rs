@@ -4,7 +4,9 @@
 
 use super::work::Batch;
 use super::{Pipeline, Report, abort_point, entity, fields, merge, now_micros, read, save, write};
-use crate::store::{Endpoint, Store, encode_value};
+use crate::http::Client;
+use crate::store::{Endpoint, Store, Tx, encode_value};
+use std::sync::Arc;
 use std::time::Instant;
 
 /// How a cycle runs.
@@ -25,6 +27,8 @@ pub fn run(p: &Pipeline, store: &mut Store, options: &Options) -> anyhow::Result
         ..Report::default()
     };
     let mut batch = Batch::default();
+    let clients = p.clients();
+    let calls_before: Vec<u64> = clients.iter().map(|c| c.calls_today()).collect();
 
     // 1. Read from sources.
     let t = Instant::now();
@@ -66,6 +70,13 @@ pub fn run(p: &Pipeline, store: &mut Store, options: &Options) -> anyhow::Result
     // 6–8. Destination entity pipeline, destination field pipelines, write.
     write::destinations(p, store, &mut report, now)?;
 
+    for (client, before) in clients.iter().zip(calls_before) {
+        let calls = client.calls_today().saturating_sub(before);
+        report
+            .api_calls
+            .insert(client.connector().to_owned(), calls);
+    }
+
     // Only now, with the cycle complete, do the source watermarks move.
     let t = Instant::now();
     let counts = serde_json::to_string(&report)?;
@@ -81,8 +92,18 @@ pub fn run(p: &Pipeline, store: &mut Store, options: &Options) -> anyhow::Result
             };
             tx.set_source_cursor(endpoint, &watermark, id, now)?;
         }
+        save_calls(tx, &clients)?;
         tx.finish_cycle(cycle, now_micros(), "done", &counts, &stages)
     })?;
     report.stage("watermarks", t);
     Ok(report)
+}
+
+/// Adds the API calls made since the last save to the store's daily counts.
+pub fn save_calls(tx: &Tx<'_>, clients: &[Arc<Client>]) -> rusqlite::Result<()> {
+    for client in clients {
+        let (day, calls) = client.take_unsaved();
+        tx.add_api_calls(client.connector(), day, calls)?;
+    }
+    Ok(())
 }

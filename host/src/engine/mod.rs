@@ -61,7 +61,15 @@ impl Engine {
             .iter_mut()
             .find(|p| p.name == name)
             .with_context(|| format!("no pipeline `{name}` in the configuration"))?;
-        cycle::run(pipeline, &mut self.store, options)
+        let report = cycle::run(pipeline, &mut self.store, options);
+        if report.is_err() {
+            // A cycle cut off still spent its calls: they count against the budget.
+            let clients = pipeline.clients();
+            if let Err(e) = self.store.transaction(|tx| cycle::save_calls(tx, &clients)) {
+                tracing::warn!("cannot save the API call counts: {e}");
+            }
+        }
+        report
     }
 
     /// The store.

@@ -33,6 +33,8 @@ pub struct Report {
     pub merge_reports: Vec<String>,
     /// Sources that could not be read this cycle, with why.
     pub errors: Vec<String>,
+    /// API calls made this cycle, per connector with network.
+    pub api_calls: BTreeMap<String, u64>,
     /// Whether any source said more records are waiting.
     pub more: bool,
     /// Milliseconds per stage, in the order they ran.
@@ -56,8 +58,17 @@ impl Report {
 
     /// One line for people.
     pub fn summary(&self) -> String {
+        let calls: Vec<String> = self
+            .api_calls
+            .iter()
+            .map(|(connector, n)| format!("{connector} {n}"))
+            .collect();
+        let calls = match calls.is_empty() {
+            true => String::new(),
+            false => format!(", API calls: {}", calls.join(", ")),
+        };
         format!(
-            "cycle {} of `{}`: read {}, created {}, updated {}, deleted {}, merged {}, written {}, skipped {}, quarantined {} ({:.0} ms)",
+            "cycle {} of `{}`: read {}, created {}, updated {}, deleted {}, merged {}, written {}, skipped {}, quarantined {}{calls} ({:.0} ms)",
             self.cycle,
             self.pipeline,
             self.read,

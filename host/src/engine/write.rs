@@ -73,6 +73,9 @@ fn destination(
         }
     }
     for chunk in ids.chunks(d.batch.max(1) as usize) {
+        if budget_spent(d, report) {
+            return Ok(());
+        }
         let started = Instant::now();
         let mut live = Vec::new();
         let mut gone = Vec::new();
@@ -132,6 +135,10 @@ fn destination(
         let changes: Vec<Change> = pending.iter().map(|p| p.change.clone()).collect();
         let results = per_item(&changes, |c| d.system.borrow_mut().write(&d.entity, c));
         abort_point("write-call");
+        // Changes refused because the budget ran out during this call are not failures of
+        // their records: they wait, with the destination watermark, for the next budget.
+        let out_of_budget = d.http.as_ref().is_some_and(|c| c.spent());
+        let mut deferred = Vec::new();
         let retried: Vec<&Quarantined> = retries
             .iter()
             .filter(|q| chunk.contains(&q.record_id))
@@ -164,6 +171,7 @@ fn destination(
                             None => tx.clear_written(key(p, d), &pending.unified_id)?,
                         }
                     }
+                    Err(_) if out_of_budget => deferred.push(pending.unified_id.as_str()),
                     Err(reason) => failed.push((
                         pending.unified_id.clone(),
                         "write",
@@ -175,7 +183,8 @@ fn destination(
             // A retry that went through this time is done with; one that failed again was
             // counted again above.
             for q in &retried {
-                if !failed.iter().any(|f| f.0 == q.record_id) {
+                let waiting = deferred.contains(&q.record_id.as_str());
+                if !waiting && !failed.iter().any(|f| f.0 == q.record_id) {
                     tx.resolve_quarantined(q.id, now)?;
                 }
             }
@@ -199,9 +208,26 @@ fn destination(
         report.quarantined += failed.len() as u64;
         report.stage("write", started);
         abort_point("write");
+        if out_of_budget && budget_spent(d, report) {
+            return Ok(());
+        }
     }
     store.transaction(|tx| tx.set_destination_seq(key(p, d), upto, now))?;
     Ok(())
+}
+
+/// Whether `d`'s connector has spent its daily API budget; if so the report says so and
+/// the destination stops here, its watermark unmoved, at a batch boundary.
+fn budget_spent(d: &Destination, report: &mut Report) -> bool {
+    let Some(client) = d.http.as_ref().filter(|c| c.spent()) else {
+        return false;
+    };
+    report.errors.push(format!(
+        "{}: connector `{}` has spent its daily API budget; writing stopped at a batch boundary and the rest waits for the next UTC day",
+        d.label,
+        client.connector()
+    ));
+    true
 }
 
 /// A create or update, unless the destination already holds exactly these fields.

@@ -9,7 +9,7 @@ use super::limits::Limits;
 use super::state::{Grants, HostState};
 use super::world::World;
 use wasmtime::component::{InstancePre, ResourceAny};
-use wasmtime::{Store, Trap};
+use wasmtime::{Store, StoreContextMut, Trap, UpdateDeadline};
 
 /// The generated bindings of one world, as [`Instance`] needs them.
 pub trait Bindings: Sized {
@@ -90,7 +90,7 @@ impl<B: Bindings> Instance<B> {
                 })?;
             let mut store = Store::new(self.plugin.engine(), state);
             store.limiter(|s| &mut s.limiter);
-            store.epoch_deadline_trap();
+            store.epoch_deadline_callback(extend_by_waits);
             store.set_epoch_deadline(self.limits.deadline_ticks());
             let bindings = B::instantiate(&self.pre, &mut store)
                 .map_err(|e| self.error(B::CREATE, e, Some(&store)))?;
@@ -124,6 +124,7 @@ impl<B: Bindings> Instance<B> {
         let live = self.live()?;
         live.store.set_epoch_deadline(ticks);
         live.store.data_mut().limiter.refused = None;
+        live.store.data_mut().waited = std::time::Duration::ZERO;
         let started = std::time::Instant::now();
         let result = f(&live.bindings, &mut live.store, live.handle);
         super::PLUGIN_NANOS.fetch_add(
@@ -270,3 +271,14 @@ world_bindings!(
     wasync_plugin_external,
     system
 );
+
+/// At the deadline: a plugin that spent part of the call waiting on the host's network gets
+/// that time back; one that only ran is stopped.
+fn extend_by_waits(mut store: StoreContextMut<'_, HostState>) -> wasmtime::Result<UpdateDeadline> {
+    let waited = std::mem::take(&mut store.data_mut().waited);
+    let ticks = waited.as_nanos() / super::limits::EPOCH_TICK.as_nanos();
+    Ok(match ticks as u64 {
+        0 => UpdateDeadline::Interrupt,
+        ticks => UpdateDeadline::Continue(ticks),
+    })
+}

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
+use std::time::Duration;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxView, WasiView};
@@ -25,6 +26,8 @@ pub struct Grants {
     pub env: Vec<(String, String)>,
     /// Read-only lookups into the unified store.
     pub lookup: Option<LookupGrant>,
+    /// Outgoing HTTP through the connector's [`Client`](crate::http::Client).
+    pub http: Option<Arc<crate::http::Client>>,
 }
 
 /// What answers a plugin's `lookup.find`.
@@ -67,6 +70,10 @@ pub struct HostState {
     pub(crate) limiter: Limiter,
     pub(crate) stderr: StderrTail,
     pub(crate) lookup: Option<LookupGrant>,
+    pub(crate) http: Option<Arc<crate::http::Client>>,
+    /// Time spent waiting on the network in host calls since the deadline last looked:
+    /// the deadline is for the plugin's own running time, so it is extended by this much.
+    pub(crate) waited: Duration,
 }
 
 impl HostState {
@@ -95,6 +102,8 @@ impl HostState {
             limiter: Limiter::new(memory),
             stderr,
             lookup: grants.lookup.clone(),
+            http: grants.http.clone(),
+            waited: Duration::ZERO,
         })
     }
 }

@@ -2,6 +2,7 @@
 //! source and destination watermarks, what was last written to each destination, quarantined
 //! records and the cycles run. Schema changes are numbered migrations.
 
+mod calls;
 mod codec;
 mod schema;
 

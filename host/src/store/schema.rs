@@ -103,6 +103,15 @@ const MIGRATIONS: &[&str] = &[
         stages TEXT
     );
     ",
+    // 2: API calls per connector per UTC day, for daily budgets and `wasync status`.
+    "
+    CREATE TABLE api_calls (
+        connector TEXT NOT NULL,
+        day INTEGER NOT NULL,       -- UTC days since 1970-01-01
+        calls INTEGER NOT NULL,
+        PRIMARY KEY (connector, day)
+    ) WITHOUT ROWID;
+    ",
 ];
 
 /// Applies the migrations the store lacks, each in its own transaction.

@@ -5,6 +5,10 @@
 //! A wrong file is refused whole, with an error that names the key and what was expected:
 //! nothing runs half-configured.
 
+mod http;
+
+pub use http::{AuthConfig, HttpConfig, RateConfig};
+
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -66,6 +70,8 @@ pub struct ConnectorConfig {
     /// Host directories the connector may use.
     #[serde(default)]
     pub dirs: Vec<DirConfig>,
+    /// Network access: allowed hosts, limits, credentials. None: no network.
+    pub http: Option<HttpConfig>,
     /// Settings passed to the plugin as its configuration.
     #[serde(default)]
     pub settings: toml::Table,
@@ -322,6 +328,11 @@ impl Config {
 
     /// Consistency the types cannot say: names that refer to something, sizes that make sense.
     fn check(&self) -> Result<(), String> {
+        for (name, connector) in &self.connectors {
+            if let Some(http) = &connector.http {
+                http.check(&format!("connectors.{name}.http"))?;
+            }
+        }
         let mut names = BTreeSet::new();
         for p in &self.pipelines {
             let at = format!("pipeline `{}`", p.name);

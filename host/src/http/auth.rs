@@ -1,0 +1,289 @@
+//! Credentials the host adds to a connector's requests, so that the plugin never handles
+//! them: a bearer token, an API key, or OAuth 2.0 access tokens got with a refresh token.
+//!
+//! Secrets live in [`Secret`], whose `Debug` never shows them; errors name the key or the
+//! variable a secret came from, never its value.
+
+use crate::config::AuthConfig;
+use reqwest::Url;
+use reqwest::blocking::{Client, RequestBuilder};
+use serde::Deserialize;
+use std::time::{Duration, Instant};
+
+/// A credential. Shown as `<secret>` by `Debug`; never in a log, an error or the store.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<secret>")
+    }
+}
+
+impl Secret {
+    fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+/// What the host adds to each request.
+#[derive(Debug)]
+pub enum Credentials {
+    /// Nothing.
+    None,
+    /// `Authorization: Bearer <token>`.
+    Bearer(Secret),
+    /// An API key in a header.
+    KeyHeader { header: String, key: Secret },
+    /// An API key in a query parameter.
+    KeyQuery { param: String, key: Secret },
+    /// OAuth 2.0 access tokens from a refresh token.
+    OAuth(OAuth),
+}
+
+/// The OAuth 2.0 refresh-token flow's state: the current access token, kept in memory.
+#[derive(Debug)]
+pub struct OAuth {
+    token_url: Url,
+    client_id: String,
+    client_secret: Secret,
+    refresh_token: Secret,
+    access: Option<Access>,
+}
+
+#[derive(Debug)]
+struct Access {
+    token: Secret,
+    /// When the provider said it expires, less a margin; `None`: until refused.
+    expires: Option<Instant>,
+}
+
+/// A refresh a few seconds before the provider's expiry avoids a refused request.
+const EXPIRY_MARGIN: Duration = Duration::from_secs(30);
+
+/// The token endpoint's answer (RFC 6749 §5.1).
+#[derive(Deserialize)]
+struct TokenResponse {
+    access_token: String,
+    expires_in: Option<u64>,
+    refresh_token: Option<String>,
+}
+
+impl Credentials {
+    /// Resolves the configured credentials; `env` reads environment variables. `at` names
+    /// the table for errors.
+    pub fn new(
+        config: Option<&AuthConfig>,
+        at: &str,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Credentials, String> {
+        let secret = |key: &str, inline: &Option<String>, var: &Option<String>| match (inline, var)
+        {
+            (Some(value), _) => Ok(Secret(value.clone())),
+            (None, Some(var)) => env(var)
+                .filter(|v| !v.is_empty())
+                .map(Secret)
+                .ok_or_else(|| {
+                    format!("{at}.auth.{key}_env: the environment variable `{var}` is not set")
+                }),
+            (None, None) => Err(format!("{at}.auth.{key}: missing")),
+        };
+        Ok(match config {
+            None => Credentials::None,
+            Some(AuthConfig::Bearer { token, token_env }) => {
+                Credentials::Bearer(secret("token", token, token_env)?)
+            }
+            Some(AuthConfig::ApiKey {
+                key,
+                key_env,
+                header,
+                query,
+            }) => {
+                let key = secret("key", key, key_env)?;
+                match (header, query) {
+                    (Some(header), _) => Credentials::KeyHeader {
+                        header: header.clone(),
+                        key,
+                    },
+                    (None, Some(param)) => Credentials::KeyQuery {
+                        param: param.clone(),
+                        key,
+                    },
+                    (None, None) => return Err(format!("{at}.auth: `header` or `query` missing")),
+                }
+            }
+            Some(AuthConfig::Oauth2 {
+                token_url,
+                client_id,
+                client_secret,
+                client_secret_env,
+                refresh_token,
+                refresh_token_env,
+            }) => Credentials::OAuth(OAuth {
+                token_url: Url::parse(token_url)
+                    .map_err(|e| format!("{at}.auth.token_url: `{token_url}`: {e}"))?,
+                client_id: client_id.clone(),
+                client_secret: secret("client_secret", client_secret, client_secret_env)?,
+                refresh_token: secret("refresh_token", refresh_token, refresh_token_env)?,
+                access: None,
+            }),
+        })
+    }
+
+    /// Whether a 401 may be cured by getting a new token.
+    pub fn refreshable(&self) -> bool {
+        matches!(self, Credentials::OAuth(_))
+    }
+
+    /// Adds the credentials to `url` (a query key) before the request is built.
+    pub fn apply_to_url(&self, url: &mut Url) {
+        if let Credentials::KeyQuery { param, key } = self {
+            url.query_pairs_mut().append_pair(param, key.expose());
+        }
+    }
+
+    /// Adds the credentials to a request, getting an access token first if there is none
+    /// or it has expired.
+    pub fn apply(
+        &mut self,
+        request: RequestBuilder,
+        client: &Client,
+        timeout: Duration,
+    ) -> Result<RequestBuilder, String> {
+        Ok(match self {
+            Credentials::None | Credentials::KeyQuery { .. } => request,
+            Credentials::Bearer(token) => request.bearer_auth(token.expose()),
+            Credentials::KeyHeader { header, key } => request.header(header.as_str(), key.expose()),
+            Credentials::OAuth(oauth) => {
+                let fresh = oauth
+                    .access
+                    .as_ref()
+                    .is_some_and(|a| a.expires.is_none_or(|e| Instant::now() < e));
+                if !fresh {
+                    oauth.refresh(client, timeout)?;
+                }
+                match &oauth.access {
+                    Some(access) => request.bearer_auth(access.token.expose()),
+                    None => request,
+                }
+            }
+        })
+    }
+
+    /// Forgets the access token after a 401, so the next [`apply`](Self::apply) gets a
+    /// new one.
+    pub fn refused(&mut self) {
+        if let Credentials::OAuth(oauth) = self {
+            oauth.access = None;
+        }
+    }
+}
+
+impl OAuth {
+    /// Trades the refresh token for an access token (and keeps a rotated refresh token).
+    fn refresh(&mut self, client: &Client, timeout: Duration) -> Result<(), String> {
+        let endpoint = format!(
+            "{}{}",
+            self.token_url.host_str().unwrap_or_default(),
+            self.token_url.path()
+        );
+        let response = client
+            .post(self.token_url.clone())
+            .timeout(timeout)
+            .form(&[
+                ("grant_type", "refresh_token"),
+                ("client_id", self.client_id.as_str()),
+                ("client_secret", self.client_secret.expose()),
+                ("refresh_token", self.refresh_token.expose()),
+            ])
+            .send()
+            .map_err(|e| format!("cannot refresh the OAuth token at {endpoint}: {}", cause(e)))?;
+        let status = response.status();
+        let body = response.bytes().unwrap_or_default();
+        if !status.is_success() {
+            return Err(format!(
+                "the OAuth token endpoint {endpoint} refused the refresh token ({status}){}",
+                provider_reason(&body)
+            ));
+        }
+        let token: TokenResponse = serde_json::from_slice(&body).map_err(|_| {
+            format!("the OAuth token endpoint {endpoint} answered without an access token")
+        })?;
+        if let Some(rotated) = token.refresh_token.filter(|t| !t.is_empty()) {
+            self.refresh_token = Secret(rotated);
+        }
+        self.access = Some(Access {
+            token: Secret(token.access_token),
+            expires: token
+                .expires_in
+                .map(|s| Instant::now() + Duration::from_secs(s).saturating_sub(EXPIRY_MARGIN)),
+        });
+        tracing::info!(endpoint, "got a new OAuth access token");
+        Ok(())
+    }
+}
+
+/// The provider's own reason for refusing, from the documented error fields only: the body
+/// as a whole is never echoed.
+fn provider_reason(body: &[u8]) -> String {
+    let Ok(json) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return String::new();
+    };
+    let text = |key: &str| json.get(key).and_then(|v| v.as_str()).map(str::to_owned);
+    let reason: Vec<String> = ["error", "error_description", "status", "message"]
+        .iter()
+        .filter_map(|k| text(k))
+        .collect();
+    if reason.is_empty() {
+        String::new()
+    } else {
+        format!(": {}", reason.join(": "))
+    }
+}
+
+/// A reqwest error's cause without its URL, which may carry a query key.
+pub fn cause(error: reqwest::Error) -> String {
+    if error.is_timeout() {
+        "timed out".into()
+    } else if error.is_connect() {
+        "cannot connect".into()
+    } else {
+        error.without_url().to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_never_show_in_debug() {
+        let c = Credentials::new(
+            Some(&AuthConfig::Bearer {
+                token: Some("s3cr3t-token".into()),
+                token_env: None,
+            }),
+            "connectors.x.http",
+            |_| None,
+        )
+        .expect("valid");
+        assert!(!format!("{c:?}").contains("s3cr3t"));
+    }
+
+    #[test]
+    fn a_missing_variable_is_named_not_shown() {
+        let e = Credentials::new(
+            Some(&AuthConfig::Bearer {
+                token: None,
+                token_env: Some("HS_TOKEN".into()),
+            }),
+            "connectors.hubspot.http",
+            |_| None,
+        )
+        .expect_err("unset");
+        assert_eq!(
+            e,
+            "connectors.hubspot.http.auth.token_env: the environment variable `HS_TOKEN` is not set"
+        );
+    }
+}
