@@ -6,6 +6,7 @@
 pub mod capabilities;
 pub mod cli;
 pub mod config;
+pub mod demo;
 pub mod engine;
 pub mod http;
 pub mod plugin;

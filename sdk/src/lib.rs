@@ -13,6 +13,7 @@
 //! Each use of a plugin in a pipeline makes one instance of your type from that use's
 //! [`Config`], so one component serves many differently configured uses. Calls arrive in
 //! batches; the traits' `*_batch` methods have defaults that loop over the single-item ones.
+//! Connectors can turn RFC 3339 text into [`Timestamp`]s and back with [`time`].
 //!
 //! # Example: a field transform
 //!
@@ -50,6 +51,7 @@
 mod config;
 mod export;
 pub mod log;
+pub mod time;
 mod types;
 
 pub use config::Config;

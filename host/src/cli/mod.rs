@@ -1,7 +1,7 @@
 //! The `wasync` command line: one clap enum, one module per command group.
 
 mod plugin;
-mod status;
+pub(crate) mod status;
 mod sync;
 
 use clap::{Args, Parser, Subcommand};
@@ -21,6 +21,21 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Sync Salesforce Accounts and HubSpot Companies through stand-in servers on 127.0.0.1:
+    /// a few cycles with changes upstream, then what happened. Needs no account anywhere.
+    Demo {
+        /// Where the pipeline file and the store go (made afresh).
+        #[arg(long, value_name = "DIR", default_value = "wasync-demo")]
+        dir: PathBuf,
+        /// Companies seeded across both systems.
+        #[arg(long, default_value_t = 60)]
+        companies: usize,
+        /// Cycles to run.
+        #[arg(long, default_value_t = 3)]
+        cycles: usize,
+        #[command(flatten)]
+        runtime: RuntimeArgs,
+    },
     /// Inspect and try plugins.
     #[command(subcommand)]
     Plugin(plugin::PluginCommand),
@@ -130,6 +145,19 @@ pub fn main() -> ExitCode {
     init_logging();
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Demo {
+            dir,
+            companies,
+            cycles,
+            runtime,
+        } => crate::demo::run(
+            &crate::demo::Options {
+                dir,
+                companies,
+                cycles,
+            },
+            runtime.options(),
+        ),
         Command::Plugin(command) => command.run(),
         Command::Sync {
             config,

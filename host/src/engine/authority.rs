@@ -80,7 +80,9 @@ impl Authority {
         stamp: &Stamp,
     ) -> bool {
         let rule = self.fields.get(field).unwrap_or(&self.default);
-        if rule.reject_empty && is_empty(incoming) && current.is_some_and(|v| !is_empty(v)) {
+        // An empty value neither blanks a known one nor becomes the first value of a field:
+        // a system that lacks a field (or echoes back a write without it) changes nothing.
+        if rule.reject_empty && is_empty(incoming) && current.is_none_or(|v| !is_empty(v)) {
             return false;
         }
         let Some(current_stamp) = current_stamp else {
@@ -219,6 +221,13 @@ mod tests {
             "Name",
             Some(&Value::Null),
             Some(&s),
+            &Value::Null,
+            &stamp("hubspot/companies", 9)
+        ));
+        assert!(!a.accepts(
+            "Name",
+            None,
+            None,
             &Value::Null,
             &stamp("hubspot/companies", 9)
         ));

@@ -35,6 +35,7 @@ pub fn source(p: &Pipeline, batch: &mut Batch, report: &mut Report, now: i64) {
                         Ok(Outcome::Attach(attached)) => {
                             item.record = attached.record;
                             item.attached = Some(attached.unified_id);
+                            report.attached += 1;
                             next.push(item);
                         }
                         Ok(Outcome::Stop(reason)) => {

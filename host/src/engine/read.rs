@@ -89,6 +89,7 @@ pub fn read(
                 .insert(index, (last.watermark.clone(), last.id.clone()));
         }
         report.read += page.records.len() as u64;
+        *report.read_from.entry(source.label.clone()).or_default() += page.records.len() as u64;
         for record in page.records {
             admit(p, batch, index, record, None, now);
         }

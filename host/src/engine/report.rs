@@ -13,6 +13,10 @@ pub struct Report {
     pub pipeline: String,
     /// Records read from sources (retried quarantined ones included).
     pub read: u64,
+    /// Records read per source (`connector/entity`).
+    pub read_from: BTreeMap<String, u64>,
+    /// Records an entity function attached to an existing unified record.
+    pub attached: u64,
     /// Unified records created.
     pub created: u64,
     /// Unified records updated.
@@ -23,6 +27,8 @@ pub struct Report {
     pub merged: u64,
     /// Records written to destinations (creates, updates, deletes).
     pub written: u64,
+    /// Records written per destination (`connector/entity`).
+    pub written_to: BTreeMap<String, u64>,
     /// Destination writes skipped because nothing changed there.
     pub skipped: u64,
     /// Records set aside in quarantine this cycle.

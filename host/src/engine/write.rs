@@ -148,6 +148,7 @@ fn destination(
                 match result {
                     Ok(external_id) => {
                         report.written += 1;
+                        *report.written_to.entry(d.label.clone()).or_default() += 1;
                         match &pending.fields {
                             Some(fields) => {
                                 tx.set_written(

@@ -85,7 +85,6 @@ mod file;
 mod index;
 mod line;
 mod settings;
-mod time;
 mod value;
 mod write;
 

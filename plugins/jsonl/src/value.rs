@@ -1,9 +1,9 @@
 //! JSON values to wasync values and back, and the order of watermarks.
 
-use crate::time::{format_rfc3339, parse_rfc3339};
 use serde_json::{Number, Value as Json};
 use std::cmp::Ordering;
 use wasync_sdk::Value;
+use wasync_sdk::time::{format_micros, parse_rfc3339};
 
 /// A JSON value as a field value: string → text, whole number → integer, other number →
 /// float, bool → boolean, null → null, array or object → JSON text.
@@ -59,7 +59,7 @@ pub fn json_of(value: Value) -> Result<Json, String> {
             .ok_or_else(|| format!("the float {x} has no JSON form"))?,
         Value::Text(s) => Json::String(s),
         Value::Timestamp(micros) => Json::String(
-            format_rfc3339(micros)
+            format_micros(micros)
                 .ok_or_else(|| format!("the timestamp {micros} is outside the years 0000-9999"))?,
         ),
         Value::Json(text) => {

@@ -5,11 +5,11 @@
 use crate::index::Index;
 use crate::line::{DELETED_MARKER, Object, id_text};
 use crate::settings::EntitySettings;
-use crate::time::format_rfc3339;
 use crate::value::{json_of, key_text};
 use serde_json::Value as Json;
 use std::cell::Cell;
 use std::collections::HashMap;
+use wasync_sdk::time::format_micros;
 use wasync_sdk::{Change, Error, Field, Timestamp};
 
 /// The lines one `write` call appends, built change by change.
@@ -151,7 +151,7 @@ impl<'a> Batch<'a> {
         }
         let time = self.next_time;
         self.next_time = time.saturating_add(1);
-        let text = format_rfc3339(time)
+        let text = format_micros(time)
             .ok_or_else(|| Error::Other(format!("the clock reads {time} µs, not a usable time")))?;
         object.insert(self.entity.watermark_field.clone(), Json::String(text));
         Ok(())

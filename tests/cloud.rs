@@ -1,0 +1,437 @@
+//! The cloud connectors end to end: the seeds' Account pipeline (the one `wasync demo`
+//! runs) through the real Salesforce and HubSpot components and the host's `http`
+//! capability, against the stand-in servers on 127.0.0.1. The stand-ins' own request logs
+//! count the API calls.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+use wasync::config::Config;
+use wasync::engine::cycle::Options;
+use wasync::engine::{Engine, Report};
+use wasync::plugin::{Cache, Limits, Runtime, RuntimeOptions};
+use wasync_standins::hubspot::{self, HubSpot};
+use wasync_standins::salesforce::{self, Salesforce};
+use wasync_standins::{Fault, OAuthClient};
+
+/// Both stand-ins, Salesforce with the OAuth app of the demo's pipeline file.
+fn servers() -> (Salesforce, HubSpot) {
+    let sf = salesforce::start(salesforce::Options {
+        tokens: Vec::new(),
+        oauth: Some(OAuthClient {
+            client_id: "wasync-demo".into(),
+            client_secret: "demo-client-secret".into(),
+            refresh_token: "demo-refresh-token".into(),
+            expires_in: 3600,
+        }),
+        ..salesforce::Options::default()
+    })
+    .expect("salesforce stand-in");
+    let hs = hubspot::start(hubspot::Options {
+        tokens: vec!["demo-private-app-token".into()],
+        // Tests go faster than HubSpot allows searches; the host's rate limit is what is
+        // tested here, not the stand-in's.
+        search_per_second: 1000,
+        ten_secondly_limit: 10_000,
+        ..hubspot::Options::default()
+    })
+    .expect("hubspot stand-in");
+    (sf, hs)
+}
+
+/// The demo's pipeline file for these servers in a fresh folder, with `edit` applied to its
+/// text.
+fn pipeline(dir: &Path, sf: &Salesforce, hs: &HubSpot, edit: impl Fn(String) -> String) -> PathBuf {
+    let text = edit(wasync::demo::pipeline(&sf.url(), &hs.url()))
+        .replace(
+            "rate = { requests = 5, per_seconds = 1 }",
+            "rate = { requests = 50, per_seconds = 1 }",
+        )
+        .replace("backoff_ms = 200", "backoff_ms = 20");
+    let path = dir.join("wasync.toml");
+    std::fs::write(&path, text).expect("write pipeline");
+    path
+}
+
+fn engine(path: &Path) -> Engine {
+    let config = Config::load(path).expect("config");
+    let runtime = Runtime::new(RuntimeOptions {
+        limits: Limits::default(),
+        cache: Cache::at(std::env::temp_dir().join("wasync-test-cache")),
+    })
+    .expect("runtime");
+    Engine::open(&config, &runtime).expect("engine")
+}
+
+fn cycle(engine: &mut Engine) -> Report {
+    engine
+        .run_cycle("accounts", &Options::default())
+        .expect("cycle")
+}
+
+/// Cycles until nothing is left to read or write, at most `max`.
+fn settle(engine: &mut Engine, max: usize) -> Vec<Report> {
+    let mut reports = Vec::new();
+    for _ in 0..max {
+        let report = cycle(engine);
+        let done = !report.more && report.written == 0 && report.errors.is_empty();
+        reports.push(report);
+        if done {
+            return reports;
+        }
+    }
+    panic!("not settled after {max} cycles: {:#?}", reports.last());
+}
+
+fn live_accounts(sf: &Salesforce) -> Vec<serde_json::Map<String, serde_json::Value>> {
+    sf.records("Account")
+        .into_iter()
+        .filter(|r| r.get("IsDeleted") != Some(&serde_json::Value::Bool(true)))
+        .collect()
+}
+
+fn names(mut names: Vec<String>) -> Vec<String> {
+    names.iter_mut().for_each(|n| *n = n.trim().to_lowercase());
+    names.sort();
+    names
+}
+
+fn text(r: &serde_json::Map<String, serde_json::Value>, k: &str) -> String {
+    r.get(k)
+        .and_then(|v| v.as_str())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[test]
+fn accounts_and_companies_sync_both_ways_and_a_quiet_cycle_costs_one_read_per_collection() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (sf, hs) = servers();
+    let acme = sf.insert(
+        "Account",
+        &[
+            ("Name", "Acme Corp".into()),
+            ("Website", "https://www.acme.co.uk/about".into()),
+            ("Type", "Customer".into()),
+        ],
+    );
+    sf.insert(
+        "Account",
+        &[("Name", "Globex".into()), ("Type", "Prospect".into())],
+    );
+    // The same company in HubSpot, under different case: attached, not duplicated.
+    hs.create(
+        "companies",
+        &[("name", "ACME corp"), ("phone", "+1 555 0100")],
+    );
+    let initech = hs.create(
+        "companies",
+        &[("name", "Initech"), ("domain", "initech.com")],
+    );
+
+    let mut engine = engine(&pipeline(dir.path(), &sf, &hs, |t| t));
+    settle(&mut engine, 5);
+
+    // Salesforce has every company once; HubSpot-only Initech was created there with the
+    // unified id as its external id.
+    let accounts = live_accounts(&sf);
+    assert_eq!(
+        names(accounts.iter().map(|r| text(r, "Name")).collect()),
+        ["acme corp", "globex", "initech"]
+    );
+    let initech_sf = accounts
+        .iter()
+        .find(|r| text(r, "Name") == "Initech")
+        .expect("Initech in Salesforce");
+    assert!(!text(initech_sf, "Wasync_Id__c").is_empty());
+    // HubSpot gets Customers only: Acme (already there, now updated) and nothing else new.
+    let companies: Vec<_> = hs
+        .objects("companies")
+        .into_iter()
+        .filter(|o| !o.archived)
+        .collect();
+    let acme_hs: Vec<_> = companies
+        .iter()
+        .filter(|o| {
+            o.properties
+                .get("name")
+                .is_some_and(|n| n.to_lowercase() == "acme corp")
+        })
+        .collect();
+    assert_eq!(acme_hs.len(), 1, "{companies:#?}");
+    assert_eq!(
+        acme_hs[0].properties.get("domain").map(String::as_str),
+        Some("acme.co.uk")
+    );
+    assert_eq!(
+        acme_hs[0].properties.get("type").map(String::as_str),
+        Some("OTHER")
+    );
+    assert!(
+        !companies
+            .iter()
+            .any(|o| o.properties.get("name").is_some_and(|n| n == "Globex"))
+    );
+    // Salesforce is authoritative for Name: HubSpot's spelling did not win.
+    assert_eq!(
+        text(
+            &sf.records("Account")
+                .into_iter()
+                .find(|r| text(r, "Id") == acme)
+                .expect("acme"),
+            "Name"
+        ),
+        "Acme Corp"
+    );
+    // HubSpot's phone reached Salesforce.
+    let acme_sf = accounts
+        .iter()
+        .find(|r| text(r, "Id") == acme)
+        .expect("acme");
+    assert_eq!(text(acme_sf, "Phone"), "+1 555 0100");
+
+    // Nothing changed upstream: one read call per collection, nothing else.
+    sf.clear_requests();
+    hs.clear_requests();
+    let quiet = cycle(&mut engine);
+    assert_eq!(quiet.written, 0);
+    let paths = |log: Vec<wasync_standins::Logged>| {
+        log.into_iter()
+            .map(|l| {
+                format!(
+                    "{} {}",
+                    l.method,
+                    l.path.split('?').next().unwrap_or_default()
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(paths(sf.requests()), ["GET /services/data/v62.0/queryAll"]);
+    assert_eq!(
+        paths(hs.requests()),
+        ["POST /crm/v3/objects/companies/search"]
+    );
+    assert_eq!(quiet.api_calls.get("salesforce"), Some(&1));
+    assert_eq!(quiet.api_calls.get("hubspot"), Some(&1));
+
+    // A change in HubSpot reaches Salesforce; a delete in Salesforce archives in HubSpot.
+    hs.update("companies", &initech, &[("phone", "+1 555 0199")]);
+    sf.delete("Account", &acme);
+    settle(&mut engine, 5);
+    let initech_sf = live_accounts(&sf)
+        .into_iter()
+        .find(|r| text(r, "Name") == "Initech")
+        .expect("Initech");
+    assert_eq!(text(&initech_sf, "Phone"), "+1 555 0199");
+    assert!(
+        hs.objects("companies")
+            .iter()
+            .any(|o| o.id == acme_hs[0].id && o.archived)
+    );
+}
+
+#[test]
+fn reading_n_records_costs_ceil_n_over_the_page_size_calls() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (sf, hs) = servers();
+    for i in 0..450 {
+        sf.insert("Account", &[("Name", format!("Company {i:03}").into())]);
+        hs.create("companies", &[("name", &format!("Business {i:03}"))]);
+    }
+    // Pages of 200: HubSpot's search maximum; Salesforce reads 200 per SOQL LIMIT.
+    // Writing back is not what is counted here: the destinations go.
+    let path = pipeline(dir.path(), &sf, &hs, |t| {
+        let cut = t.find("[[pipeline.destination]]").expect("destinations");
+        t[..cut].to_owned()
+    });
+    let mut engine = engine(&path);
+    sf.clear_requests();
+    hs.clear_requests();
+    let reports = settle(&mut engine, 10);
+    let read: u64 = reports.iter().map(|r| r.read).sum();
+    assert_eq!(read, 900);
+    let count = |log: &[wasync_standins::Logged], path: &str| {
+        log.iter().filter(|l| l.path.contains(path)).count()
+    };
+    // 450 = 200 + 200 + 50: three calls each, the last page short so no fourth.
+    assert_eq!(
+        count(&sf.requests(), "/queryAll"),
+        3,
+        "{:#?}",
+        sf.requests()
+    );
+    assert_eq!(count(&hs.requests(), "/search"), 3, "{:#?}", hs.requests());
+    assert_eq!(sf.requests().len(), 3);
+    assert_eq!(hs.requests().len(), 3);
+}
+
+#[test]
+fn every_fault_is_survived_with_nothing_lost() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (sf, hs) = servers();
+    for i in 0..30 {
+        sf.insert(
+            "Account",
+            &[
+                ("Name", format!("Firm {i:02}").into()),
+                ("Type", "Customer".into()),
+            ],
+        );
+    }
+    let path = pipeline(dir.path(), &sf, &hs, |t| {
+        t.replace("batch_size = 200", "batch_size = 10")
+            .replace("backoff_ms = 200", "backoff_ms = 20\ntimeout_seconds = 0.5")
+    });
+    let mut engine = engine(&path);
+    sf.inject(Fault::RateLimited {
+        times: 2,
+        retry_after: Some(1),
+    });
+    hs.inject(Fault::ServerError { times: 3 });
+    cycle(&mut engine);
+    sf.inject(Fault::Truncated { times: 1 });
+    let truncated = cycle(&mut engine);
+    assert!(
+        truncated
+            .errors
+            .iter()
+            .any(|e| e.contains("salesforce/Account") && e.contains("JSON")),
+        "{:?}",
+        truncated.errors
+    );
+    sf.inject(Fault::Slow {
+        times: 1,
+        delay: Duration::from_secs(2),
+    });
+    sf.inject(Fault::ExpireTokens);
+    hs.inject(Fault::RateLimited {
+        times: 1,
+        retry_after: None,
+    });
+    settle(&mut engine, 20);
+
+    // Every Salesforce customer is in HubSpot exactly once, and Salesforce has no copies.
+    let mut in_hs: Vec<String> = hs
+        .objects("companies")
+        .into_iter()
+        .filter(|o| !o.archived)
+        .filter_map(|o| o.properties.get("name").cloned())
+        .collect();
+    in_hs.sort();
+    let expected: Vec<String> = (0..30).map(|i| format!("Firm {i:02}")).collect();
+    assert_eq!(in_hs, expected);
+    assert_eq!(live_accounts(&sf).len(), 30);
+    // The Salesforce watermark is the newest SystemModstamp it holds.
+    let newest = sf
+        .records("Account")
+        .iter()
+        .map(|r| text(r, "SystemModstamp"))
+        .max()
+        .expect("records");
+    let status = Command::new(env!("CARGO_BIN_EXE_wasync"))
+        .args(["status", "--json", "--config"])
+        .arg(&path)
+        .output()
+        .expect("status");
+    let doc: serde_json::Value = serde_json::from_slice(&status.stdout).expect("json");
+    let sources = &doc["pipelines"][0]["sources"];
+    let sf_wm = sources
+        .as_array()
+        .expect("sources")
+        .iter()
+        .find(|s| s["source"] == "salesforce/Account")
+        .expect("sf source")["watermark"]
+        .as_str()
+        .expect("wm")
+        .to_owned();
+    assert_eq!(&sf_wm[..23], &newest[..23], "{sf_wm} vs {newest}");
+}
+
+/// Runs `wasync sync` (until caught up) on `path`; its stderr and whether it succeeded.
+fn sync_cli(path: &Path) -> (String, bool) {
+    let out = Command::new(env!("CARGO_BIN_EXE_wasync"))
+        .args(["sync", "--config"])
+        .arg(path)
+        .env(
+            "WASYNC_CACHE_DIR",
+            std::env::temp_dir().join("wasync-test-cache"),
+        )
+        .output()
+        .expect("run wasync");
+    (
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+        out.status.success(),
+    )
+}
+
+#[test]
+fn a_denied_host_a_bad_credential_and_a_blown_budget_each_say_what_is_wrong() {
+    let (sf, hs) = servers();
+
+    // The HubSpot connector pointed at a host its grant does not name.
+    let dir = tempfile::tempdir().expect("dir");
+    let path = pipeline(dir.path(), &sf, &hs, |t| {
+        t.replace(
+            &format!("base_url = \"{}\"", hs.url()),
+            &format!("base_url = \"{}\"", sf.url()),
+        )
+    });
+    let (stderr, ok) = sync_cli(&path);
+    assert!(!ok);
+    assert!(
+        stderr.contains("connector `hubspot` may not reach `127.0.0.1`"),
+        "{stderr}"
+    );
+
+    // A wrong HubSpot token: HubSpot's own words, and no secret.
+    let dir = tempfile::tempdir().expect("dir");
+    let path = pipeline(dir.path(), &sf, &hs, |t| {
+        t.replace("demo-private-app-token", "wrong-token-123")
+    });
+    let (stderr, ok) = sync_cli(&path);
+    assert!(!ok);
+    assert!(stderr.to_lowercase().contains("unauthorized"), "{stderr}");
+    assert!(
+        !stderr.contains("wrong-token-123"),
+        "a secret leaked: {stderr}"
+    );
+
+    // A budget of 3 Salesforce calls: describe, a read, a write; then the cycle stops at a
+    // batch boundary with a clear message, and nothing is lost when the budget allows more.
+    for i in 0..25 {
+        sf.insert("Account", &[("Name", format!("Budget {i:02}").into())]);
+    }
+    let dir = tempfile::tempdir().expect("dir");
+    let tight = |t: String| {
+        t.replace("daily_budget = 15000", "daily_budget = 3")
+            .replace("batch_size = 200", "batch_size = 10")
+    };
+    let path = pipeline(dir.path(), &sf, &hs, tight);
+    let (stderr, ok) = sync_cli(&path);
+    assert!(!ok, "{stderr}");
+    assert!(
+        stderr.contains("connector `salesforce` has spent its daily"),
+        "{stderr}"
+    );
+    let status = Command::new(env!("CARGO_BIN_EXE_wasync"))
+        .args(["status", "--config"])
+        .arg(&path)
+        .output()
+        .expect("status");
+    let status = String::from_utf8_lossy(&status.stdout);
+    assert!(
+        status.contains("connector salesforce: 3 API call(s) today (UTC) of a daily budget of 3"),
+        "{status}"
+    );
+    // With more budget the rest goes, with no duplicate.
+    std::fs::write(
+        &path,
+        std::fs::read_to_string(&path)
+            .expect("read")
+            .replace("daily_budget = 3", "daily_budget = 1000"),
+    )
+    .expect("write");
+    let mut engine = engine(&path);
+    settle(&mut engine, 10);
+    assert_eq!(live_accounts(&sf).len(), 25, "no Account may be duplicated");
+}
