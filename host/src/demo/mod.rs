@@ -137,6 +137,16 @@ pub fn pipeline(sf: &str, hs: &str) -> String {
 /// Writes the pipeline file for the stand-ins at `sf` and `hs` into a fresh `dir`.
 fn write_pipeline(dir: &Path, sf: &str, hs: &str) -> anyhow::Result<PathBuf> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot make {}", dir.display()))?;
+    // The demo starts afresh: it may only clear a folder it made, never a real pipeline's.
+    let path = dir.join("wasync.toml");
+    if let Ok(existing) = std::fs::read_to_string(&path)
+        && existing.lines().next() != PIPELINE.lines().next()
+    {
+        anyhow::bail!(
+            "{} is not the demo's pipeline file: choose another --dir for the demo",
+            path.display()
+        );
+    }
     for stale in ["wasync.db", "wasync.db-wal", "wasync.db-shm"] {
         let path = dir.join(stale);
         if path.exists() {
@@ -144,7 +154,6 @@ fn write_pipeline(dir: &Path, sf: &str, hs: &str) -> anyhow::Result<PathBuf> {
                 .with_context(|| format!("cannot remove {}", path.display()))?;
         }
     }
-    let path = dir.join("wasync.toml");
     std::fs::write(&path, pipeline(sf, hs))
         .with_context(|| format!("cannot write {}", path.display()))?;
     Ok(path)
