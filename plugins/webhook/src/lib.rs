@@ -113,6 +113,11 @@
 //! a newline. Both are the same each time the same changes are written, so a collector can
 //! drop a write replayed after a crash.
 //!
+//! A derived id is the same for any two creates with equal fields: right for a replay,
+//! wrong for two events that merely look alike (two views of one page by one user). Give
+//! such records an id of their own: set the destination's `external_id_field` to the
+//! entity's `id_field` (`id`), and the host puts the unified id there.
+//!
 //! Each change gets its own result, in order: its id when the collector answers 2xx. A
 //! 429 fails every change of the call as `rate-limited`, another 4xx as `invalid-input`, a
 //! 5xx as `unavailable`, each with the status and the start of the collector's body; the

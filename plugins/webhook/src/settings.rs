@@ -43,7 +43,7 @@ pub struct EntitySettings {
     #[serde(default = "default_id_field")]
     pub id_field: String,
     /// The data field holding a record's watermark when the item has no `timestamp`;
-    /// [`DEFAULT_WATERMARK_FIELD`] when absent.
+    /// `timestamp` when absent.
     #[serde(default)]
     pub watermark_field: Option<String>,
 }
@@ -160,7 +160,7 @@ impl Settings {
 }
 
 impl EntitySettings {
-    /// The data field holding watermarks, configured or [`DEFAULT_WATERMARK_FIELD`].
+    /// The data field holding watermarks, configured or `timestamp`.
     pub fn watermark_field(&self) -> &str {
         self.watermark_field
             .as_deref()
