@@ -11,6 +11,8 @@
 //!   batch create/update/upsert/archive/read, list, single objects, properties),
 //!   `POST /oauth/v1/token`, the ten-secondly, search and daily limits.
 //! - [`seed::companies`]: deterministic, realistic companies to fill them with.
+//! - [`collector::Collector`]: an HTTP collector that keeps what it is sent.
+//! - [`webhooks`]: request signatures as webhook senders make them.
 //!
 //! Each server runs a small runtime on a thread of its own, answers as soon as `start`
 //! returns, and stops when dropped. The API is synchronous. Every request is logged
@@ -31,10 +33,12 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod collector;
 pub mod hubspot;
 pub mod salesforce;
 pub mod seed;
 mod server;
 mod time;
+pub mod webhooks;
 
 pub use server::{Fault, Logged, OAuthClient, Server};
