@@ -9,7 +9,9 @@
 //!   request limit.
 //! - [`hubspot::start`]: a portal with `companies` and `contacts` under `/crm/v3` (search,
 //!   batch create/update/upsert/archive/read, list, single objects, properties),
-//!   `POST /oauth/v1/token`, the ten-secondly, search and daily limits.
+//!   `POST /oauth/v1/token`, the ten-secondly, search and daily limits, and webhook
+//!   delivery (v3-signed event batches, retried with backoff) to a
+//!   [`hubspot::WebhookTarget`].
 //! - [`seed::companies`]: deterministic, realistic companies to fill them with.
 //! - [`collector::Collector`]: an HTTP collector that keeps what it is sent.
 //! - [`webhooks`]: request signatures as webhook senders make them.
