@@ -5,11 +5,14 @@
 mod service;
 
 use serde_json::Value as Json;
-use service::{Service, eventually, headers_aged, intake_rows, lines, page_view_body, pipeline};
+use service::{
+    Service, eventually, free_port, headers_aged, intake_rows, lines, page_view_body, pipeline,
+};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 use wasync_standins::collector::Collector;
+use wasync_standins::hubspot::{self, WebhookTarget};
 use wasync_standins::webhooks::standard_headers;
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -366,4 +369,126 @@ fn ten_thousand_posts_from_concurrent_clients_are_each_stored_and_forwarded_once
         "an event was forwarded twice"
     );
     assert!(urls_in_file(dir.path()).values().all(|n| *n == 1));
+}
+
+/// HubSpot companies into a JSON Lines folder, the HubSpot stand-in delivering signed v3
+/// webhooks of every change to the service.
+fn hubspot_pipeline(dir: &Path, hubspot_url: &str) -> std::path::PathBuf {
+    std::fs::create_dir_all(dir.join("out")).expect("out dir");
+    let host = hubspot_url.trim_start_matches("http://");
+    let text = format!(
+        r#"
+[connectors.hubspot]
+plugin = "hubspot"
+http = {{ hosts = ["{host}"], auth = {{ type = "bearer", token = "{token}" }} }}
+webhook = {{ secret_env = "HUBSPOT_CLIENT_SECRET" }}
+settings.base_url = "{hubspot_url}"
+settings.entities.companies = {{ properties = ["name", "domain"] }}
+
+[connectors.out]
+plugin = "jsonl"
+dirs = [{{ host = "out", guest = "/data" }}]
+settings.entities.companies = {{ file = "companies.jsonl", id_field = "id", watermark_field = "at", deleted_field = "archived", upsert_key = "wasync_id" }}
+
+[[pipeline]]
+name = "companies"
+entity = "Company"
+schedule = "1h"
+
+[[pipeline.source]]
+connector = "hubspot"
+entity = "companies"
+fields = {{ Name = "name", Domain = "domain" }}
+
+[[pipeline.destination]]
+connector = "out"
+entity = "companies"
+external_id_field = "wasync_id"
+fields = {{ name = "Name", domain = "Domain" }}
+"#,
+        token = hubspot::DEFAULT_TOKEN,
+    );
+    let path = dir.join("wasync.toml");
+    std::fs::write(&path, text).expect("write the pipeline file");
+    path
+}
+
+#[test]
+fn hubspot_webhooks_carry_creations_changes_and_deletions_without_a_search() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let port = free_port();
+    let portal = hubspot::start(hubspot::Options {
+        webhooks: Some(WebhookTarget {
+            url: format!("http://127.0.0.1:{port}/webhooks/hubspot"),
+            client_secret: "hubspot-app-secret".into(),
+        }),
+        ..hubspot::Options::default()
+    })
+    .expect("HubSpot stand-in");
+    let acme = portal.create("companies", &[("name", "Acme"), ("domain", "acme.com")]);
+    let config = hubspot_pipeline(dir.path(), &portal.url());
+    let service = Service::start_on(
+        &config,
+        &format!("127.0.0.1:{port}"),
+        &[("HUBSPOT_CLIENT_SECRET", "hubspot-app-secret")],
+    );
+    // The latest version of each company in the file, by its id there.
+    let latest = || {
+        let mut by_id: BTreeMap<String, Json> = BTreeMap::new();
+        for line in lines(&dir.path().join("out/companies.jsonl")) {
+            by_id.insert(line["id"].to_string(), line);
+        }
+        by_id
+    };
+    let named = |name: &str| {
+        latest()
+            .into_iter()
+            .find(|(_, l)| l["name"] == name)
+            .map(|(id, l)| (id, l))
+    };
+    assert!(
+        eventually(WAIT, || named("Acme").is_some()),
+        "{:?}",
+        latest()
+    );
+
+    portal.update("companies", &acme, &[("name", "Acme Corp")]);
+    assert!(
+        eventually(WAIT, || named("Acme Corp").is_some()),
+        "{:?}",
+        latest()
+    );
+    let globex = portal.create("companies", &[("name", "Globex"), ("domain", "globex.com")]);
+    assert!(
+        eventually(WAIT, || named("Globex").is_some()),
+        "{:?}",
+        latest()
+    );
+    let (globex_there, record) = named("Globex").expect("Globex");
+    assert_eq!(record["domain"], "globex.com", "a creation arrives whole");
+    portal.archive("companies", &globex);
+    assert!(
+        eventually(WAIT, || latest()
+            .get(&globex_there)
+            .is_some_and(|l| l["archived"] == true)),
+        "the deletion was not propagated: {:?}",
+        latest()
+    );
+    assert_eq!(latest().len(), 2, "Acme and Globex, nothing else");
+    let searches = portal
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with("/search"))
+        .count();
+    assert_eq!(searches, 1, "only the first scheduled cycle searched");
+    let refused: Vec<_> = portal
+        .deliveries()
+        .into_iter()
+        .filter(|d| d.status.is_some_and(|s| s != 200))
+        .collect();
+    assert!(
+        refused.is_empty(),
+        "the service refused HubSpot: {refused:?}"
+    );
+    assert_eq!(service.terminate().code(), Some(0));
 }

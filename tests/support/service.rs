@@ -110,9 +110,14 @@ fn cache_dir() -> PathBuf {
 impl Service {
     /// Starts `wasync serve --config FILE --listen 127.0.0.1:0` and waits until it listens.
     pub fn start(config: &Path, env: &[(&str, &str)]) -> Service {
+        Service::start_on(config, "127.0.0.1:0", env)
+    }
+
+    /// Starts `wasync serve` listening on `listen`, and waits until it does.
+    pub fn start_on(config: &Path, listen: &str, env: &[(&str, &str)]) -> Service {
         let mut command = Command::new(env!("CARGO_BIN_EXE_wasync"));
         command
-            .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+            .args(["serve", "--listen", listen, "--config"])
             .arg(config)
             .env("WASYNC_CACHE_DIR", cache_dir())
             .env("WASYNC_TEST_SECRET", SECRET)
@@ -277,6 +282,12 @@ pub fn lines(path: &Path) -> Vec<Json> {
         .filter(|l| !l.trim().is_empty())
         .map(|l| serde_json::from_str(l).expect("a JSON line"))
         .collect()
+}
+
+/// A port nobody listens on now, for a service whose address must be known before it starts.
+pub fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.local_addr().expect("address").port()
 }
 
 /// Polls `check` until it holds or `timeout` passes.
