@@ -440,12 +440,7 @@ fn hubspot_webhooks_carry_creations_changes_and_deletions_without_a_search() {
         }
         by_id
     };
-    let named = |name: &str| {
-        latest()
-            .into_iter()
-            .find(|(_, l)| l["name"] == name)
-            .map(|(id, l)| (id, l))
-    };
+    let named = |name: &str| latest().into_iter().find(|(_, l)| l["name"] == name);
     assert!(
         eventually(WAIT, || named("Acme").is_some()),
         "{:?}",
@@ -490,5 +485,52 @@ fn hubspot_webhooks_carry_creations_changes_and_deletions_without_a_search() {
         refused.is_empty(),
         "the service refused HubSpot: {refused:?}"
     );
+    assert_eq!(service.terminate().code(), Some(0));
+
+    // The scheduled read goes on from its own watermark: it finds the changes the webhooks
+    // already brought, and writes nothing again.
+    let lines_before = lines(&dir.path().join("out/companies.jsonl")).len();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_wasync"))
+        .args(["sync", "--once", "--config"])
+        .arg(&config)
+        .env("WASYNC_CACHE_DIR", service::cache_dir())
+        .output()
+        .expect("wasync sync");
+    let summary = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{summary}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(summary.contains("written 0"), "{summary}");
+    assert_eq!(
+        lines(&dir.path().join("out/companies.jsonl")).len(),
+        lines_before
+    );
+}
+
+#[test]
+fn the_events_example_takes_a_signed_event_into_its_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/events/wasync.toml");
+    std::fs::copy(&example, dir.path().join("wasync.toml")).expect("copy the example");
+    std::fs::create_dir_all(dir.path().join("out")).expect("out");
+    let service = Service::start(
+        &dir.path().join("wasync.toml"),
+        &[("WASYNC_WEBHOOK_SECRET", service::SECRET)],
+    );
+    let body = br#"{"entity": "PageView", "data": {"url": "/pricing", "user": "u-17"}}"#;
+    let headers = standard_headers(service::SECRET, "msg_example", body);
+    let (status, answer) = service.post("sender", body, &headers);
+    assert_eq!((status, &answer["new"]), (200, &Json::from(1)), "{answer}");
+    assert!(eventually(WAIT, || urls_in_file(dir.path()).contains_key("/pricing")));
+    let (_, doc) = service.get("/status");
+    let names: Vec<&str> = doc["pipelines"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|p| p["pipeline"].as_str())
+        .collect();
+    assert_eq!(names, ["pageviews", "orders"]);
     assert_eq!(service.terminate().code(), Some(0));
 }

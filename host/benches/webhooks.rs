@@ -90,7 +90,8 @@ fn main() {
     }
     assert!(collector.wait_for(POSTS + LIGHT, Duration::from_secs(60)));
     let quiet = latencies(&light, &collector);
-    drop(service.terminate());
+    let stopped = service.terminate();
+    assert!(stopped.success(), "wasync serve exited with {stopped}");
 
     let rate = |n: usize, d: Duration| n as f64 / d.as_secs_f64();
     println!("wasync serve, {CLIENTS} clients, {POSTS} signed webhooks on 127.0.0.1:");

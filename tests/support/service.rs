@@ -103,7 +103,7 @@ pub struct Service {
 }
 
 /// The compile cache all runs share, so only the first start compiles the plugins.
-fn cache_dir() -> PathBuf {
+pub fn cache_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("serve-components")
 }
 
