@@ -1,5 +1,7 @@
-//! The `wasync` binary as a user runs it: `plugin call`, `plugin inspect`, `plugin list`.
+//! The `wasync` binary as a user runs it: `plugin call`, `plugin inspect`, `plugin list`, and
+//! what `sync` shows on a terminal and in a pipe.
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 use wasync_test_guests::HOSTILE;
@@ -152,4 +154,115 @@ fn list_names_the_first_party_plugins() {
         stdout(&out),
         "attach-record\nextract-domain\nfilter\nhubspot\njsonl\nmap-values\nmerge\nsalesforce\nwebhook\n"
     );
+}
+
+/// A copy of `examples/accounts` whose batches are small enough to take several cycles.
+fn small_batch_example() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let from = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/accounts");
+    for sub in ["data/salesforce", "data/hubspot"] {
+        std::fs::create_dir_all(dir.path().join(sub)).expect("mkdir");
+        for entry in std::fs::read_dir(from.join(sub)).expect("example data") {
+            let path = entry.expect("entry").path();
+            std::fs::copy(
+                &path,
+                dir.path().join(sub).join(path.file_name().expect("name")),
+            )
+            .expect("copy");
+        }
+    }
+    let config = std::fs::read_to_string(from.join("wasync.toml")).expect("example config");
+    assert!(
+        config.contains("batch_size = 500"),
+        "the example's batch size moved"
+    );
+    std::fs::write(
+        dir.path().join("wasync.toml"),
+        config.replace("batch_size = 500", "batch_size = 3"),
+    )
+    .expect("write config");
+    dir
+}
+
+#[test]
+fn sync_on_a_terminal_redraws_one_progress_line_then_sums_up() {
+    let example = small_batch_example();
+    let cache = tempfile::tempdir().expect("tempdir");
+    let command = format!(
+        "{} sync --config {}",
+        env!("CARGO_BIN_EXE_wasync"),
+        example.path().join("wasync.toml").display()
+    );
+    // `script` runs the command on a real pseudo-terminal (util-linux).
+    let out = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env("WASYNC_CACHE_DIR", cache.path())
+        .stdin(Stdio::null())
+        .output()
+        .expect("script (util-linux) runs");
+    let text = stdout(&out);
+    assert!(out.status.success(), "{text}");
+    let redraws = text.matches("\r\x1b[2K`accounts`: cycle ").count();
+    assert!(redraws >= 3, "expected a redrawn line per cycle:\n{text}");
+    assert!(
+        !text.contains("cycle 1 of `accounts`"),
+        "per-cycle lines on a terminal:\n{text}"
+    );
+    let summary = text
+        .lines()
+        .find(|l| l.starts_with(&format!("`accounts`: {redraws} cycle(s) in ")))
+        .unwrap_or_else(|| panic!("no final summary:\n{text}"));
+    // The same totals as the same run in a pipe, which prints every cycle's counts.
+    let (piped, sums) = piped_sync();
+    assert_eq!(counts(summary), sums, "{text}\n---\n{piped}");
+    assert!(text.contains("time per stage: "), "{text}");
+}
+
+/// `wasync sync` on a fresh small-batch example with stdout and stderr piped: its stdout, and
+/// the per-cycle lines' counts summed.
+fn piped_sync() -> (String, BTreeMap<String, u64>) {
+    let example = small_batch_example();
+    let cache = tempfile::tempdir().expect("tempdir");
+    let out = Command::new(env!("CARGO_BIN_EXE_wasync"))
+        .args(["sync", "--config"])
+        .arg(example.path().join("wasync.toml"))
+        .env("WASYNC_CACHE_DIR", cache.path())
+        .output()
+        .expect("wasync runs");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let mut sums = BTreeMap::new();
+    for line in text.lines().filter(|l| l.starts_with("cycle ")) {
+        for (name, n) in counts(line) {
+            *sums.entry(name).or_default() += n;
+        }
+    }
+    (text, sums)
+}
+
+/// The `name N` counts of a summary line, from `read` on.
+fn counts(line: &str) -> BTreeMap<String, u64> {
+    let from = line.find("read ").expect("counts in the line");
+    let to = line[from..].find(" (").map_or(line.len(), |i| from + i);
+    line[from..to]
+        .split(", ")
+        .filter_map(|part| {
+            let (name, n) = part.split_once(' ')?;
+            Some((name.to_owned(), n.parse().ok()?))
+        })
+        .collect()
+}
+
+#[test]
+fn sync_piped_keeps_a_line_per_cycle_and_adds_the_total() {
+    let (text, sums) = piped_sync();
+    assert!(!text.contains('\r'), "a progress line in a pipe:\n{text}");
+    let cycles = text.lines().filter(|l| l.starts_with("cycle ")).count();
+    assert!(cycles >= 3, "{text}");
+    let total = text
+        .lines()
+        .find(|l| l.starts_with(&format!("`accounts`: {cycles} cycle(s) in ")))
+        .unwrap_or_else(|| panic!("no total:\n{text}"));
+    assert_eq!(counts(total), sums, "{text}");
+    assert!(sums["read"] > 0 && sums["written"] > 0, "{text}");
 }

@@ -2,6 +2,7 @@
 //! records only.
 
 use super::RuntimeArgs;
+use super::progress::Progress;
 use crate::config::Config;
 use crate::engine::cycle::Options;
 use crate::engine::{Engine, Report};
@@ -39,20 +40,38 @@ pub fn run(
     runtime: &RuntimeArgs,
 ) -> anyhow::Result<()> {
     let (_, mut engine) = engine(config, runtime)?;
+    let live = std::io::stderr().is_terminal();
+    // On a terminal the live line stands in for a line per cycle; piped, every cycle is kept.
+    let per_cycle = !(live && std::io::stdout().is_terminal());
     let mut failed = false;
     for name in selected(&engine, pipeline)? {
+        let mut progress = Progress::new(&name, live);
         loop {
             let report = engine.run_cycle(&name, &Options::default())?;
-            failed |= show(&report);
+            progress.add(&report);
+            let attention = needs_attention(&report);
+            if per_cycle || attention {
+                progress.pause();
+                failed |= show(&report);
+            }
             if once || !report.more || !report.errors.is_empty() {
                 break;
             }
+        }
+        progress.pause();
+        if progress.cycles() > 1 || !per_cycle {
+            println!("{}", progress.summary());
         }
     }
     if failed {
         bail!("some sources could not be read (see above); their watermarks did not move");
     }
     Ok(())
+}
+
+/// Whether a cycle has something to say beyond its counts: errors, merge reports, quarantine.
+fn needs_attention(report: &Report) -> bool {
+    !report.errors.is_empty() || !report.merge_reports.is_empty() || report.quarantined > 0
 }
 
 /// Prints a cycle's summary (stdout) and what needs attention (stderr); true when a source failed.
