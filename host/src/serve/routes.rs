@@ -8,7 +8,7 @@ use crate::plugin::bindings::connector::exports::wasync::plugin::external::Webho
 use axum::Router;
 use axum::body::{Body, to_bytes};
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::{Value as Json, json};
@@ -111,9 +111,15 @@ async fn webhook(
         let message = format!("connector `{connector}` takes no webhooks");
         return reply(404, json!({ "error": message }));
     };
+    // The rest of the body is never read, so the connection cannot carry another request:
+    // say so, or a client that pools connections sends its next request into a closed one.
     let too_large = || {
         let message = format!("the body is larger than {limit} bytes");
-        reply(413, json!({ "error": message }))
+        let mut response = reply(413, json!({ "error": message }));
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        response
     };
     let declared = headers
         .get(header::CONTENT_LENGTH)
