@@ -1,6 +1,10 @@
 //! The `wasync` command line: one clap enum, one module per command group.
 
+pub mod build;
 mod plugin;
+mod records;
+mod scaffold;
+mod smoke;
 pub(crate) mod status;
 mod sync;
 
