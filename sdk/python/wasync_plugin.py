@@ -254,13 +254,18 @@ def record(id: str, values: dict[str, Any], watermark: Any = None, deleted: bool
 # --- configuration ----------------------------------------------------------------------
 
 
-def parse_config(config: str, allowed: Optional[Iterable[str]] = None) -> dict[str, Any]:
+def parse_config(
+    config: str, allowed: Optional[Iterable[str]] = None, require_object: bool = True
+) -> Any:
     """The configuration as a dict; `InvalidConfig` when it is not a JSON object or has a key
-    outside `allowed` (when given), so a misspelt setting is refused, not ignored."""
+    outside `allowed` (when given), so a misspelt setting is refused, not ignored. With
+    `require_object=False`, any JSON value is returned for the plugin to check."""
     try:
         parsed = json.loads(config) if config.strip() else {}
     except json.JSONDecodeError as exc:
         raise InvalidConfig(f"the configuration is not JSON: {exc}") from None
+    if not require_object:
+        return parsed
     if not isinstance(parsed, dict):
         raise InvalidConfig("the configuration must be a JSON object")
     if allowed is not None:
@@ -307,9 +312,12 @@ def attach(rec: Record, unified_id: str) -> Any:
 
 
 def _create(cls: type, config: str) -> Any:
-    """Constructs `cls` from the parsed configuration; every failure is `invalid-config`."""
+    """Constructs `cls` from the parsed configuration; every failure is `invalid-config`.
+
+    A class that sets `OBJECT_CONFIG = False` is given any JSON value, to say itself what is
+    wrong with one that is not an object."""
     try:
-        return cls(parse_config(config))
+        return cls(parse_config(config, require_object=getattr(cls, "OBJECT_CONFIG", True)))
     except Err:
         raise
     except PluginError as exc:

@@ -9,6 +9,7 @@ through `idna`, both pinned in `requirements.txt`.
 from typing import Optional
 
 import os
+import unicodedata
 
 import idna
 
@@ -164,13 +165,15 @@ def _unicode_registrable_domain(host: str) -> Optional[str]:
     if domain is None:
         return None
     try:
-        return idna.decode(domain, uts46=True)
-    except (idna.IDNAError, UnicodeError):
+        return _to_unicode(domain)
+    except (idna.IDNAError, UnicodeError, ValueError):
         return None
 
 
 def _to_ascii(name: str) -> Optional[str]:
-    """UTS #46 ToASCII, non-transitional, as browsers do; None when the name is invalid."""
+    """UTS #46 ToASCII, non-transitional, with the URL standard's settings (as the Rust
+    plugin's `idna` crate runs it): not IDNA2008's stricter rules, so `a¡b.com` is a name.
+    None when the name is invalid."""
     try:
         labels = idna.uts46_remap(name, std3_rules=False, transitional=False).split(".")
         return ".".join(_label_to_ascii(label) for label in labels)
@@ -179,14 +182,43 @@ def _to_ascii(name: str) -> Optional[str]:
 
 
 def _label_to_ascii(label: str) -> str:
-    if label == "":
-        return label
     if label.isascii():
         if label.startswith("xn--"):
-            # Must decode to a valid IDN label.
-            idna.check_label(idna.decode(label))
+            _check_label(_decode_punycode(label))
         return label
-    return idna.alabel(label).decode("ascii")
+    _check_label(label)
+    return "xn--" + label.encode("punycode").decode("ascii")
+
+
+def _decode_punycode(label: str) -> str:
+    decoded = label[4:].encode("ascii").decode("punycode")
+    # A punycode label must stand for a non-ASCII label that UTS #46 leaves as it is.
+    if not decoded or decoded.isascii():
+        raise ValueError(f"{label} is not a valid punycode label")
+    if idna.uts46_remap(decoded, std3_rules=False, transitional=False) != decoded:
+        raise ValueError(f"{label} is not in UTS #46 normal form")
+    return decoded
+
+
+def _check_label(label: str) -> None:
+    """UTS #46 validity criteria: NFC, no leading combining mark, joiners only where
+    CONTEXTJ allows them, and the bidi rule."""
+    if unicodedata.normalize("NFC", label) != label:
+        raise ValueError("not NFC")
+    if unicodedata.category(label[0]).startswith("M"):
+        raise ValueError("begins with a combining mark")
+    for i, c in enumerate(label):
+        if c in "\u200c\u200d" and not idna.valid_contextj(label, i):
+            raise ValueError("a joiner out of context")
+    # A code point this Python's Unicode tables do not know has no bidi class here; the
+    # Rust plugin's tables treat it as left-to-right, so do the same.
+    idna.check_bidi("".join(c if unicodedata.bidirectional(c) else "a" for c in label))
+
+
+def _to_unicode(name: str) -> str:
+    return ".".join(
+        _decode_punycode(label) if label.startswith("xn--") else label for label in name.split(".")
+    )
 
 
 def _is_valid_ascii_host(name: str) -> bool:

@@ -19,7 +19,12 @@ KEYS = ["keep_if", "stop_if", "ignore_case"]
 class Function:
     """One configured use: a condition and whether it keeps or stops."""
 
-    def __init__(self, config: dict):
+    # Checks the configuration's type itself, with the Rust filter's message.
+    OBJECT_CONFIG = False
+
+    def __init__(self, config):
+        if not isinstance(config, dict):
+            raise InvalidConfig("the configuration must be an object with `keep_if` or `stop_if`")
         unknown = next((k for k in sorted(config) if k not in KEYS), None)
         if unknown is not None:
             raise InvalidConfig(

@@ -1,0 +1,739 @@
+//! Plugins in Python and JavaScript beside Rust: their twins of `extract-domain` and
+//! `filter` pass the same behaviour tests as the Rust plugins (same inputs, same outputs), a
+//! Python plugin runs in a pipeline, an exception's message reaches the user, big components
+//! load through the compile cache, and `plugin new` → `build` → `test`/`call` works for
+//! every language through the real binary.
+//!
+//! The twins are built once per run and cached across runs (see `languages_support`). Needs
+//! componentize-py (`pip install -r sdk/python/requirements.txt`) and Node.js with
+//! `npm ci --prefix sdk/js`; without them the tests fail saying so.
+
+mod languages_support;
+
+use languages_support::{
+    JS_EXTRACT_DOMAIN, JS_FILTER, PY_EXTRACT_DOMAIN, PY_FILTER, PY_RAISES, Twin, cache_root,
+    component, repo,
+};
+use serde_json::{Value as Json, json};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use wasync::plugin::bindings::entity_function::exports::wasync::plugin::entity::Outcome;
+use wasync::plugin::{Cache, Function, Grants, Limits, Origin, Plugin, Runtime, RuntimeOptions};
+use wasync::{Field, PluginErrorValue, Record, Value};
+
+/// A runtime whose compile cache is shared by the whole run (and the next one), so each big
+/// component is compiled once.
+fn runtime() -> Runtime {
+    Runtime::new(RuntimeOptions {
+        limits: Limits::default(),
+        cache: Cache::at(cache_root().join("compiled")),
+    })
+    .expect("runtime")
+}
+
+fn load(runtime: &Runtime, twin: Twin) -> Plugin {
+    let path = component(twin);
+    runtime
+        .load_file(&path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn text(s: &str) -> Value {
+    Value::Text(s.into())
+}
+
+// --- extract-domain ------------------------------------------------------------------------
+
+/// `tests/data/extract_domain_cases.txt` as (line, input, expected).
+fn extract_domain_cases() -> Vec<(usize, String, Value)> {
+    include_str!("data/extract_domain_cases.txt")
+        .lines()
+        .enumerate()
+        .filter(|(_, line)| !line.starts_with('#') && !line.trim().is_empty())
+        .map(|(i, line)| {
+            let (input, expected) = line.split_once('\t').expect("a TAB in every case");
+            let expected = match expected {
+                "null" => Value::Null,
+                domain => text(domain),
+            };
+            (i + 1, input.to_owned(), expected)
+        })
+        .collect()
+}
+
+/// The hostile inputs of `tests/transforms.rs`.
+fn hostile_inputs() -> Vec<Value> {
+    let mut inputs = vec![
+        Value::Null,
+        Value::Integer(42),
+        Value::Boolean(true),
+        Value::Json("{\"url\": \"https://example.com\"}".into()),
+        text(&"a.".repeat(100_000)),
+        text(&format!("https://{}.com", "x".repeat(70))),
+        text("\u{0}\u{1}\u{7f}"),
+        text("@@@"),
+        text("https://[::1]:80/"),
+        text("xn--.com"),
+        text("😀.com"),
+    ];
+    inputs.extend(
+        (0..2000).map(|i| text(&char::from_u32(i).map_or(String::new(), |c| format!("a{c}b.com")))),
+    );
+    inputs
+}
+
+fn extract_domain_twin_agrees_with_rust(twin: Twin) {
+    let runtime = runtime();
+    let mut rust = runtime
+        .transformer(&runtime.load("extract-domain").expect("built in"), "{}")
+        .expect("configures");
+    let mut other = runtime
+        .transformer(&load(&runtime, twin), "{}")
+        .expect("configures");
+
+    let cases = extract_domain_cases();
+    assert!(cases.len() > 190);
+    let inputs: Vec<Value> = cases.iter().map(|(_, input, _)| text(input)).collect();
+    let got = other.apply(&inputs).expect("one call for the whole table");
+    let failures: Vec<String> = cases
+        .iter()
+        .zip(&got)
+        .filter(|((_, _, expected), got)| got.as_ref() != Ok(expected))
+        .map(|((line, input, expected), got)| {
+            format!("line {line}: {input:?} -> {got:?}, expected {expected:?}")
+        })
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "{}: {} cases fail:\n{}",
+        twin.name,
+        failures.len(),
+        failures.join("\n")
+    );
+
+    let inputs = hostile_inputs();
+    let ours = rust.apply(&inputs).expect("rust");
+    let theirs = other.apply(&inputs).expect("no trap on hostile input");
+    let differ: Vec<String> = inputs
+        .iter()
+        .zip(ours.iter().zip(&theirs))
+        .filter(|(_, (a, b))| a != b)
+        .take(10)
+        .map(|(input, (a, b))| format!("{:.60?}: rust {a:?}, {} {b:?}", input, twin.name))
+        .collect();
+    assert!(
+        differ.is_empty(),
+        "hostile inputs differ:\n{}",
+        differ.join("\n")
+    );
+
+    let refused = runtime
+        .transformer(&load(&runtime, twin), r#"{"strip": true}"#)
+        .err()
+        .expect("refused");
+    assert!(
+        refused
+            .to_string()
+            .ends_with("invalid config: extract-domain takes no settings, but was given `strip`"),
+        "{refused}"
+    );
+}
+
+#[test]
+fn python_extract_domain_gives_the_rust_answers() {
+    extract_domain_twin_agrees_with_rust(PY_EXTRACT_DOMAIN);
+}
+
+#[test]
+fn js_extract_domain_gives_the_rust_answers() {
+    extract_domain_twin_agrees_with_rust(JS_EXTRACT_DOMAIN);
+}
+
+// --- filter --------------------------------------------------------------------------------
+
+fn record(fields: &[(&str, Value)]) -> Record {
+    Record {
+        id: "001".into(),
+        watermark: Value::Null,
+        fields: fields
+            .iter()
+            .map(|(name, value)| Field {
+                name: (*name).into(),
+                value: value.clone(),
+            })
+            .collect(),
+        deleted: false,
+    }
+}
+
+/// The filter cases of `plugins/filter` (its unit tests), as (config, records).
+fn filter_cases() -> Vec<(Json, Vec<Record>)> {
+    let account = |kind: Value| record(&[("Name", text("Acme")), ("Type", kind)]);
+    let mut tombstone = account(Value::Null);
+    tombstone.fields.clear();
+    tombstone.deleted = true;
+    let typed = [
+        Value::Null,
+        text("a"),
+        text("A"),
+        text("1"),
+        text("true"),
+        text(""),
+        text("  "),
+        text(&"x".repeat(100)),
+        text("The acme company"),
+        Value::Integer(1),
+        Value::Integer(i64::MAX),
+        Value::Float(1.0),
+        Value::Float(1.5),
+        Value::Boolean(true),
+        Value::Boolean(false),
+        Value::Timestamp(5),
+        Value::Json("{\"a\": [1]}".into()),
+        Value::Json("[2]".into()),
+    ];
+    let every_type: Vec<Record> = typed
+        .iter()
+        .map(|v| record(&[("F", v.clone())]))
+        .chain([record(&[])])
+        .collect();
+    let mut cases = vec![
+        (
+            json!({"keep_if": {"field": "Type", "equals": "Customer"}}),
+            vec![
+                account(text("Customer")),
+                account(text("Prospect")),
+                tombstone.clone(),
+            ],
+        ),
+        (
+            json!({"stop_if": {"field": "Type", "in": ["Prospect", "Other"]}}),
+            vec![account(text("Prospect")), account(text("Customer"))],
+        ),
+        (
+            json!({"keep_if": {"field": "Type", "equals": "customer"}, "ignore_case": true}),
+            vec![account(text(" CUSTOMER ")), account(text("Prospect"))],
+        ),
+        (
+            json!({"keep_if": {"field": "Type", "equals": "customer"}}),
+            vec![account(text("Customer"))],
+        ),
+        (
+            json!({"stop_if": {"field": "Region", "equals": null}}),
+            vec![account(text("Customer"))],
+        ),
+        (
+            json!({"keep_if": {"field": "F", "in": [" Customer", "Partner"]}, "ignore_case": true}),
+            vec![
+                record(&[("F", text("CUSTOMER "))]),
+                record(&[("F", text("Prospect"))]),
+            ],
+        ),
+        (
+            json!({"keep_if": {"all": [
+                {"field": "Type", "equals": "Customer"},
+                {"any": [{"field": "Country", "equals": "DE"}, {"not": {"field": "Vip", "equals": false}}]}
+            ]}}),
+            [
+                ("Customer", "DE", false),
+                ("Customer", "FR", true),
+                ("Customer", "FR", false),
+                ("Prospect", "DE", true),
+            ]
+            .iter()
+            .map(|(t, c, v)| {
+                record(&[
+                    ("Type", text(t)),
+                    ("Country", text(c)),
+                    ("Vip", Value::Boolean(*v)),
+                ])
+            })
+            .collect(),
+        ),
+        (
+            json!({"keep_if": {"all": [{"field": "Country", "equals": "DE"}, {"field": "Type", "equals": "Customer"}]}}),
+            vec![record(&[
+                ("Type", text("Prospect")),
+                ("Country", text("DE")),
+            ])],
+        ),
+        (
+            json!({"keep_if": {"any": [{"field": "Type", "equals": "Customer"}, {"field": "Country", "equals": "FR"}]}}),
+            vec![record(&[
+                ("Type", text("Prospect")),
+                ("Country", text("DE")),
+            ])],
+        ),
+        (
+            json!({"stop_if": {"not": {"field": "Country", "equals": "DE"}}}),
+            vec![
+                record(&[("Type", text("Prospect")), ("Country", text("DE"))]),
+                record(&[("Country", text("FR"))]),
+            ],
+        ),
+    ];
+    for expected in [
+        json!("a"),
+        json!(1),
+        json!(1.0),
+        json!(1.5),
+        json!(true),
+        json!(null),
+        json!(5),
+        json!({"a": [1]}),
+        json!([1]),
+        json!(u64::MAX),
+        json!(["a", 1]),
+    ] {
+        for test in ["equals", "not_equals", "in", "not_in"] {
+            let value = if test.ends_with("in") {
+                json!([expected.clone()])
+            } else {
+                expected.clone()
+            };
+            cases.push((
+                json!({"keep_if": {"field": "F", test: value}}),
+                every_type.clone(),
+            ));
+        }
+    }
+    for test in [
+        json!({"is_empty": true}),
+        json!({"is_empty": false}),
+        json!({"contains": "a"}),
+        json!({"contains": "ACME"}),
+        json!({"contains": "1"}),
+    ] {
+        let mut condition = test.as_object().expect("object").clone();
+        condition.insert("field".into(), json!("F"));
+        cases.push((json!({"keep_if": condition.clone()}), every_type.clone()));
+        cases.push((
+            json!({"stop_if": condition.clone(), "ignore_case": true}),
+            every_type.clone(),
+        ));
+    }
+    cases
+}
+
+/// The configurations `plugins/filter` refuses, each with a part of its message.
+const REFUSED: &[(&str, &str)] = &[
+    ("[]", "must be an object"),
+    ("{}", "give a condition"),
+    (
+        r#"{"keep_if": {"field": "a", "equals": 1}, "stop_if": {"field": "a", "equals": 1}}"#,
+        "not both",
+    ),
+    (
+        r#"{"keep_if": {"field": "a", "equals": 1}, "ignorecase": true}"#,
+        "`ignorecase`",
+    ),
+    (
+        r#"{"keep_if": {"field": "a", "equals": 1}, "ignore_case": "yes"}"#,
+        "`ignore_case`",
+    ),
+    (r#"{"keep_if": {"field": "a"}}"#, "keep_if: give one test"),
+    (r#"{"keep_if": {"equals": 1}}"#, "keep_if: `field`"),
+    (
+        r#"{"keep_if": {"field": "a", "equals": 1, "in": [1]}}"#,
+        "only one test",
+    ),
+    (
+        r#"{"keep_if": {"field": "a", "equal": 1}}"#,
+        "unknown key `equal`",
+    ),
+    (
+        r#"{"keep_if": {"field": "a", "in": 1}}"#,
+        "`in` must be a list",
+    ),
+    (r#"{"keep_if": {"field": "a", "in": []}}"#, "at least one"),
+    (
+        r#"{"keep_if": {"field": "a", "is_empty": "yes"}}"#,
+        "`is_empty` must be",
+    ),
+    (
+        r#"{"keep_if": {"field": "a", "contains": 1}}"#,
+        "`contains` must be",
+    ),
+    (
+        r#"{"keep_if": {"all": []}}"#,
+        "keep_if.all: list at least one",
+    ),
+    (
+        r#"{"keep_if": {"all": [{"field": "a", "equals": 1}], "field": "b"}}"#,
+        "alone",
+    ),
+    (
+        r#"{"keep_if": {"any": [{"field": "a", "equals": 1}, {"not": 3}]}}"#,
+        "keep_if.any[1].not",
+    ),
+    (
+        r#"{"stop_if": "Type = Prospect"}"#,
+        "stop_if: a condition must be an object",
+    ),
+];
+
+fn outcomes(
+    runtime: &Runtime,
+    plugin: &Plugin,
+    config: &Json,
+    records: &[Record],
+) -> Vec<Result<Outcome, PluginErrorValue>> {
+    let mut function: Function = runtime
+        .instance(plugin, &config.to_string(), Grants::default())
+        .unwrap_or_else(|e| panic!("{}: {config}: {e}", plugin.name()));
+    function.apply("Account", records).expect("apply")
+}
+
+fn filter_twin_agrees_with_rust(twin: Twin) {
+    let runtime = runtime();
+    let rust = runtime.load("filter").expect("built in");
+    let other = load(&runtime, twin);
+
+    // A few answers stated outright, so that agreeing with Rust is agreeing with these.
+    let stated = outcomes(
+        &runtime,
+        &other,
+        &json!({"keep_if": {"field": "Type", "equals": "Customer"}}),
+        &[
+            record(&[("Type", text("Prospect"))]),
+            record(&[("Type", text("Customer"))]),
+        ],
+    );
+    assert_eq!(
+        stated[0],
+        Ok(Outcome::Stop(
+            r#"keep_if not met: Type is "Prospect", not "Customer""#.into()
+        ))
+    );
+    assert!(matches!(stated[1], Ok(Outcome::Keep(_))), "{stated:?}");
+
+    let mut compared = 0;
+    for (config, records) in filter_cases() {
+        let ours = outcomes(&runtime, &rust, &config, &records);
+        let theirs = outcomes(&runtime, &other, &config, &records);
+        for ((record, a), b) in records.iter().zip(&ours).zip(&theirs) {
+            assert_eq!(a, b, "{}: {config} on {:?}", twin.name, record.fields);
+            compared += 1;
+        }
+    }
+    assert!(compared > 400, "{compared} outcomes compared");
+
+    for (config, says) in REFUSED {
+        let message = |plugin: &Plugin| {
+            let made: anyhow::Result<Function> =
+                runtime.instance(plugin, config, Grants::default());
+            made.err()
+                .unwrap_or_else(|| panic!("{}: {config} accepted", plugin.name()))
+                .to_string()
+        };
+        let (ours, theirs) = (message(&rust), message(&other));
+        assert!(theirs.contains(says), "{}: {config}: {theirs}", twin.name);
+        // The same message, but for the plugin's name at the front.
+        let tail = |m: &str| {
+            m.split_once(": ")
+                .map(|(_, t)| t.to_owned())
+                .unwrap_or_default()
+        };
+        assert_eq!(tail(&ours), tail(&theirs), "{config}");
+    }
+}
+
+#[test]
+fn python_filter_gives_the_rust_outcomes_and_reasons() {
+    filter_twin_agrees_with_rust(PY_FILTER);
+}
+
+#[test]
+fn js_filter_gives_the_rust_outcomes_and_reasons() {
+    filter_twin_agrees_with_rust(JS_FILTER);
+}
+
+// --- errors, cache -------------------------------------------------------------------------
+
+#[test]
+fn a_python_exception_reaches_the_user_with_its_message() {
+    let runtime = runtime();
+    let plugin = load(&runtime, PY_RAISES);
+    let mut transform = runtime.transformer(&plugin, "{}").expect("configures");
+    // Inside the helpers: an error for that value alone, the rest of the batch goes on.
+    let results = transform
+        .apply(&[text("ok"), text("bad")])
+        .expect("no trap");
+    assert_eq!(results[0], Ok(text("ok")));
+    assert_eq!(
+        results[1],
+        Err(PluginErrorValue::Other(
+            "ValueError: cannot handle 'bad'".into()
+        ))
+    );
+    // Uncaught: componentize-py traps, and the trap carries Python's traceback.
+    let error = transform
+        .apply(&[text("unguarded")])
+        .expect_err("traps")
+        .to_string();
+    assert!(
+        error.contains("RuntimeError: unguarded failure in apply"),
+        "{error}"
+    );
+    // ... and through the CLI, per value.
+    let out = wasync_with_input(
+        &["plugin", "call", path_str(&component(PY_RAISES))],
+        "\"ok\"\n\"bad\"\n",
+    );
+    assert_eq!(
+        out,
+        "{\"ok\":\"ok\"}\n{\"err\":\"error: ValueError: cannot handle 'bad'\"}\n"
+    );
+}
+
+#[test]
+fn the_compile_cache_serves_a_python_components_second_load() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = component(PY_EXTRACT_DOMAIN);
+    let options = || RuntimeOptions {
+        limits: Limits::default(),
+        cache: Cache::at(dir.path()),
+    };
+    let first = Runtime::new(options())
+        .expect("runtime")
+        .load_file(&path)
+        .expect("loads");
+    assert_eq!(first.origin(), Origin::Compiled);
+    let second = Runtime::new(options())
+        .expect("runtime")
+        .load_file(&path)
+        .expect("loads");
+    assert_eq!(second.origin(), Origin::Cached);
+}
+
+#[test]
+fn inspect_names_the_toolchain_where_the_component_says_so() {
+    let out = wasync_with_input(
+        &[
+            "plugin",
+            "inspect",
+            "--json",
+            path_str(&component(JS_EXTRACT_DOMAIN)),
+        ],
+        "",
+    );
+    let doc: Json = serde_json::from_str(&out).expect("json");
+    let tools: Vec<&str> = doc["producers"]["processed_by"]
+        .as_array()
+        .expect("processed_by")
+        .iter()
+        .filter_map(|t| t["name"].as_str())
+        .collect();
+    assert!(!tools.is_empty(), "{doc}");
+    let rust = wasync_with_input(&["plugin", "inspect", "extract-domain"], "");
+    assert!(
+        rust.contains("built by: ") && rust.contains("wit-bindgen-rust"),
+        "{rust}"
+    );
+}
+
+// --- a pipeline ----------------------------------------------------------------------------
+
+/// The accounts example with extract-domain and filter as `domain` and `filter` (a first-party
+/// name or a component path); returns what was written to HubSpot as (name, domain) pairs.
+fn run_example(extract_domain: &str, filter: &str) -> Vec<(String, String)> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    copy_dir(&repo().join("examples/accounts"), dir.path());
+    let config = dir.path().join("wasync.toml");
+    let text = std::fs::read_to_string(&config)
+        .expect("config")
+        .replace(
+            "{ plugin = \"extract-domain\" }",
+            &format!("{{ plugin = {extract_domain:?} }}"),
+        )
+        .replace(
+            "{ plugin = \"filter\",",
+            &format!("{{ plugin = {filter:?},"),
+        );
+    std::fs::write(&config, text).expect("write config");
+    let out = Command::new(env!("CARGO_BIN_EXE_wasync"))
+        .args(["sync", "--config"])
+        .arg(&config)
+        .env("WASYNC_CACHE_DIR", cache_root().join("compiled"))
+        .output()
+        .expect("wasync runs");
+    assert!(
+        out.status.success(),
+        "sync failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let written =
+        std::fs::read_to_string(dir.path().join("data/hubspot/companies.jsonl")).expect("hubspot");
+    let mut pairs: Vec<(String, String)> = written
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Json>(l).ok())
+        .filter(|r| r["wasync_id"].is_string())
+        .map(|r| {
+            (
+                r["name"].as_str().unwrap_or("").to_owned(),
+                r["domain"].to_string(),
+            )
+        })
+        .collect();
+    pairs.sort();
+    pairs
+}
+
+#[test]
+fn a_pipeline_with_python_plugins_writes_what_the_rust_one_writes() {
+    let rust = run_example("extract-domain", "filter");
+    assert!(
+        rust.len() >= 2,
+        "the example writes Customers to HubSpot: {rust:?}"
+    );
+    let python = run_example(
+        path_str(&component(PY_EXTRACT_DOMAIN)),
+        path_str(&component(PY_FILTER)),
+    );
+    assert_eq!(python, rust);
+}
+
+// --- new, build, test, call ----------------------------------------------------------------
+
+fn new_build_test_call(lang: &str) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let plugin = dir.path().join(format!("my-{lang}-transform"));
+    wasync_ok(&[
+        "plugin",
+        "new",
+        "--lang",
+        lang,
+        "--kind",
+        "transform",
+        path_str(&plugin),
+    ]);
+    let built = wasync_ok(&["plugin", "build", path_str(&plugin)]);
+    let wasm = PathBuf::from(built.trim().lines().last().expect("the component's path"));
+    assert!(wasm.is_file(), "{built}");
+    let tested = wasync_ok(&["plugin", "test", path_str(&plugin)]);
+    assert!(tested.contains(" passed, 0 failed"), "{tested}");
+    let called = wasync_with_input(&["plugin", "call", path_str(&wasm)], "\" hi \"\n");
+    assert!(called.starts_with("{\"ok\":"), "{called}");
+}
+
+#[test]
+fn python_new_build_test_call() {
+    new_build_test_call("python");
+    let config = r#"{"stop_if": {"field": "Type", "equals": "x"}}"#;
+    let out = wasync_with_input(
+        &[
+            "plugin",
+            "call",
+            "--config",
+            config,
+            path_str(&component(PY_FILTER)),
+        ],
+        "{\"id\": \"1\", \"fields\": {\"Type\": \"x\"}}\n",
+    );
+    assert_eq!(
+        out, "{\"stop\":\"stop_if met: Type is \\\"x\\\"\"}\n",
+        "a Python entity function through call"
+    );
+}
+
+#[test]
+fn js_new_build_test_call() {
+    new_build_test_call("js");
+}
+
+#[test]
+fn rust_new_build_test_call() {
+    // `wasync()` shares one CARGO_TARGET_DIR across runs: the SDK compiles for wasm32 once.
+    new_build_test_call("rust");
+}
+
+#[test]
+fn entity_functions_run_through_plugin_call() {
+    let out = wasync_with_input(
+        &[
+            "plugin",
+            "call",
+            "filter",
+            "--config",
+            r#"{"keep_if": {"field": "Type", "equals": "Customer"}}"#,
+        ],
+        "{\"id\": \"1\", \"fields\": {\"Type\": \"Customer\"}}\n{\"id\": \"2\", \"fields\": {\"Type\": \"Prospect\"}}\nnot json\n",
+    );
+    let lines: Vec<Json> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .collect();
+    assert_eq!(lines[0]["keep"]["fields"]["Type"], "Customer");
+    assert_eq!(
+        lines[1]["stop"],
+        r#"keep_if not met: Type is "Prospect", not "Customer""#
+    );
+    assert!(
+        lines[2]["err"]
+            .as_str()
+            .is_some_and(|e| e.contains("line 3")),
+        "{out}"
+    );
+}
+
+// --- helpers -------------------------------------------------------------------------------
+
+fn wasync() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_wasync"));
+    cmd.env("WASYNC_CACHE_DIR", cache_root().join("compiled"))
+        .env("CARGO_TARGET_DIR", cache_root().join("rust-target"))
+        .env("WASYNC_SDK_DIR", repo().join("sdk"));
+    cmd
+}
+
+fn wasync_ok(args: &[&str]) -> String {
+    let out = wasync().args(args).output().expect("wasync runs");
+    assert!(
+        out.status.success(),
+        "wasync {args:?} failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn wasync_with_input(args: &[&str], input: &str) -> String {
+    use std::io::Write;
+    let mut child = wasync()
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("wasync runs");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.as_bytes())
+        .expect("write stdin");
+    let out = child.wait_with_output().expect("wasync ends");
+    assert!(
+        out.status.success(),
+        "wasync {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn path_str(path: &Path) -> &str {
+    path.to_str().expect("UTF-8 path")
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read dir") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else if !entry.file_name().to_string_lossy().starts_with("wasync.db") {
+            std::fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
+}
