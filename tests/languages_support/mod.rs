@@ -92,7 +92,8 @@ fn build_cached(twin: Twin) -> PathBuf {
     let dir = repo.join(twin.dir);
     let mut hasher = Sha256::new();
     hasher.update(version.as_bytes());
-    let mut inputs = vec![dir.clone(), repo.join("wit")];
+    // The builder itself (it stamps the toolchain into what it builds) is an input too.
+    let mut inputs = vec![dir.clone(), repo.join("wit"), repo.join("host/src/cli/build.rs")];
     match twin.lang {
         Lang::Python => inputs.push(repo.join("sdk/python/wasync_plugin.py")),
         Lang::Js => {

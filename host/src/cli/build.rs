@@ -148,7 +148,23 @@ pub fn build_python(dir: &Path, manifest: &Manifest, out: &Path) -> anyhow::Resu
         command.arg("-p").arg(dir.join(path));
     }
     command.arg("-o").arg(out).current_dir(dir);
-    run(command, "componentize-py", PYTHON_INSTALL)
+    run(command, "componentize-py", PYTHON_INSTALL)?;
+    let version = toolchain_version(Lang::Python).unwrap_or_default();
+    stamp(out, "Python", "componentize-py", version.trim_start_matches("componentize-py").trim())
+}
+
+/// Records the language and toolchain in the component's own producers section, which
+/// componentize-py and componentize-js leave to their embedded runtimes' (Rust, C++): so
+/// that `wasync plugin inspect` can say what the plugin was written in.
+fn stamp(out: &Path, language: &str, tool: &str, version: &str) -> anyhow::Result<()> {
+    let bytes = std::fs::read(out).with_context(|| format!("reading {}", out.display()))?;
+    let mut producers = wasm_metadata::Producers::empty();
+    producers.add("language", language, "");
+    producers.add("processed-by", tool, version);
+    let stamped = producers
+        .add_to_wasm(&bytes)
+        .with_context(|| format!("recording the toolchain in {}", out.display()))?;
+    std::fs::write(out, stamped).with_context(|| format!("writing {}", out.display()))
 }
 
 /// `node sdk/js/build.mjs --wit WIT --world WORLD --entry ENTRY --out OUT`.
@@ -169,7 +185,17 @@ pub fn build_js(entry: &Path, wit: &Path, world: &str, out: &Path) -> anyhow::Re
         .arg(entry)
         .arg("--out")
         .arg(out);
-    run(command, "node", JS_INSTALL)
+    run(command, "node", JS_INSTALL)?;
+    stamp(out, "JavaScript", "componentize-js", &componentize_js_version().unwrap_or_default())
+}
+
+/// The componentize-js version the SDK has installed, from its package manifest.
+fn componentize_js_version() -> Option<String> {
+    let manifest = sdk_dir()
+        .ok()?
+        .join("js/node_modules/@bytecodealliance/componentize-js/package.json");
+    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(manifest).ok()?).ok()?;
+    doc.get("version")?.as_str().map(str::to_owned)
 }
 
 /// `cargo build --release --target wasm32-wasip2`; the component is the cdylib's output.

@@ -36,21 +36,34 @@ impl Producers {
     }
 }
 
-/// Reads every producers section of a component (or core module). A malformed section is
-/// skipped rather than refused: it is information for people, not part of the contract.
+/// Reads every producers section of a component (or core module), the outermost first: it
+/// speaks for the whole component, while nested modules speak for the runtime they carry (a
+/// Python component's interpreter is built with Rust and C). A malformed section is skipped
+/// rather than refused: it is information for people, not part of the contract.
 pub fn read(bytes: &[u8]) -> Producers {
-    let mut producers = Producers::default();
+    let mut outer = Vec::new();
+    let mut nested = Vec::new();
+    let mut depth = 0usize;
     for payload in Parser::new(0).parse_all(bytes) {
-        let Ok(Payload::CustomSection(section)) = payload else {
-            // Stop at the first parse error: what was read so far stands.
-            if payload.is_err() {
-                break;
+        match payload {
+            Ok(Payload::Version { .. }) => depth += 1,
+            Ok(Payload::End(_)) => depth = depth.saturating_sub(1),
+            Ok(Payload::CustomSection(section)) => {
+                if let KnownCustom::Producers(reader) = section.as_known() {
+                    if depth <= 1 {
+                        outer.push(reader);
+                    } else {
+                        nested.push(reader);
+                    }
+                }
             }
-            continue;
-        };
-        let KnownCustom::Producers(reader) = section.as_known() else {
-            continue;
-        };
+            Ok(_) => {}
+            // Stop at the first parse error: what was read so far stands.
+            Err(_) => break,
+        }
+    }
+    let mut producers = Producers::default();
+    for reader in outer.into_iter().chain(nested) {
         for field in reader.into_iter().flatten() {
             let list = match field.name {
                 "language" => &mut producers.language,
