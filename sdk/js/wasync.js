@@ -202,7 +202,8 @@ export const log = {
 
 /// Builds a resource class whose static `create(configText)` parses the configuration and
 /// constructs `Plugin`, turning any exception into an `error` variant (the component
-/// model's `err`).
+/// model's `err`). A `Plugin` with `static rawConfig = true` gets the text as is, to parse
+/// it its own way.
 function resource(Plugin, methods) {
   class Resource {
     constructor(inner) {
@@ -210,9 +211,8 @@ function resource(Plugin, methods) {
     }
 
     static create(configText) {
-      let config;
       try {
-        config = parseConfig(configText);
+        const config = Plugin.rawConfig ? configText : parseConfig(configText);
         return new Resource(new Plugin(config));
       } catch (e) {
         throw toError(e);
