@@ -121,6 +121,10 @@ const ERROR_TAGS = new Set([
   'other',
 ]);
 
+function isErrorVariant(x) {
+  return x !== null && typeof x === 'object' && ERROR_TAGS.has(x.tag) && typeof x.val === 'string';
+}
+
 /// An exception that carries an `error` variant: `throw new PluginError(error.invalidInput('…'))`.
 export class PluginError extends Error {
   constructor(variant) {
@@ -138,7 +142,10 @@ export const invalidInput = (message) => new PluginError(error.invalidInput(mess
 /// thrown as is, or `other(message)`.
 export function toError(thrown) {
   if (thrown instanceof PluginError) return thrown.variant;
-  if (thrown && ERROR_TAGS.has(thrown.tag) && typeof thrown.val === 'string') return thrown;
+  if (isErrorVariant(thrown)) return thrown;
+  // What a host import such as `http.send` throws for its `err`: a ComponentError whose
+  // payload is the `error` variant. Passed on as it is, so `unavailable` stays `unavailable`.
+  if (isErrorVariant(thrown?.payload)) return thrown.payload;
   if (thrown instanceof Error) {
     // `TypeError: x is undefined` says more than the message alone; `Error: …` does not.
     return error.other(thrown.name === 'Error' ? thrown.message : `${thrown.name}: ${thrown.message}`);
