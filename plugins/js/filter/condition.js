@@ -21,7 +21,29 @@ export function trim(text) {
 
 /// Text as compared: trimmed and lowercased when case is ignored, else as it is.
 function fold(text, ignoreCase) {
-  return ignoreCase ? trim(text).toLowerCase() : text;
+  return ignoreCase ? lowercase(trim(text)) : text;
+}
+
+/// Marks and punctuation that Unicode's Final_Sigma rule looks through (the common part of
+/// Case_Ignorable), spelled out for want of `\p{…}`.
+const CASE_IGNORABLE = /[\u0027\u002e\u003a\u005e\u0060\u00a8\u00ad\u00af\u00b4\u00b7\u00b8\u02b0-\u036f\u0483-\u0489\u2018\u2019\u2024\u2027]/;
+
+const isCased = (ch) => ch.toLowerCase() !== ch.toUpperCase();
+
+/// Whether the `Σ` at `i` ends a word: a cased letter before it and none after it, looking
+/// through case-ignorable characters.
+function isFinalSigma(text, i) {
+  const chars = Array.from(text.slice(0, i)).reverse();
+  const before = chars.find((ch) => !CASE_IGNORABLE.test(ch));
+  const after = Array.from(text.slice(i + 1)).find((ch) => !CASE_IGNORABLE.test(ch));
+  return before !== undefined && isCased(before) && (after === undefined || !isCased(after));
+}
+
+/// Rust's `str::to_lowercase`. The engine inside the component lowercases without ICU and
+/// so without the Final_Sigma rule (`ΟΔΟΣ` would become `οδοσ`, where Rust gives `οδος`).
+export function lowercase(text) {
+  const sigmas = text.includes('Σ') ? text.replace(/Σ/g, (_, i) => (isFinalSigma(text, i) ? 'ς' : 'σ')) : text;
+  return sigmas.toLowerCase();
 }
 
 const quoted = (names) => names.map((n) => `\`${n}\``).join(', ');

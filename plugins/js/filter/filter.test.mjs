@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Filter } from './filter.js';
 import { parse as parseJson, display, ryu, rustFloat } from './json.js';
-import { parseCondition } from './condition.js';
+import { lowercase, parseCondition } from './condition.js';
 
 const text = (val) => ({ tag: 'text', val });
 const int = (n) => ({ tag: 'integer', val: BigInt(n) });
@@ -211,5 +211,11 @@ test('refuses unusable configurations', () => {
       assert.ok(e.val.includes(expected), `${config}: ${e.val}`);
       return true;
     });
+  }
+});
+
+test('lowercases as Rust does, final sigma included', () => {
+  for (const [input, want] of [['ΟΔΟΣ', 'οδος'], ['ΟΔΟΣ ΚΑΙ ΣΑ', 'οδος και σα'], ['ΟΔΟΣ.', 'οδος.'], ['Σ', 'σ'], ['ΑΣ\u0301Β', 'ασ\u0301β'], ['İ', 'i\u0307']]) {
+    assert.equal(lowercase(input), want, input);
   }
 });
