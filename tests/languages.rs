@@ -11,8 +11,8 @@
 mod languages_support;
 
 use languages_support::{
-    JS_EXTRACT_DOMAIN, JS_FILTER, PY_EXTRACT_DOMAIN, PY_FILTER, PY_RAISES, Twin, cache_root,
-    component, repo,
+    JS_EXTRACT_DOMAIN, JS_FILTER, JS_THROWS, PY_EXTRACT_DOMAIN, PY_FILTER, PY_RAISES, Twin,
+    cache_root, component, repo,
 };
 use serde_json::{Value as Json, json};
 use std::path::{Path, PathBuf};
@@ -484,6 +484,34 @@ fn a_python_exception_reaches_the_user_with_its_message() {
         out,
         "{\"ok\":\"ok\"}\n{\"err\":\"error: ValueError: cannot handle 'bad'\"}\n"
     );
+}
+
+#[test]
+fn a_javascript_exception_reaches_the_user_with_its_message() {
+    let runtime = runtime();
+    let plugin = load(&runtime, JS_THROWS);
+    let mut transform = runtime.transformer(&plugin, "{}").expect("configures");
+    let results = transform
+        .apply(&[text("ok"), text("error"), text("string")])
+        .expect("no trap");
+    assert_eq!(results[0], Ok(text("ok")));
+    let message = |r: &Result<Value, PluginErrorValue>| match r {
+        Err(PluginErrorValue::Other(m)) => m.clone(),
+        other => panic!("expected other(message), got {other:?}"),
+    };
+    assert!(
+        message(&results[1]).contains("a thrown Error"),
+        "{results:?}"
+    );
+    assert!(
+        message(&results[2]).contains("a thrown string"),
+        "{results:?}"
+    );
+    let refused = runtime
+        .transformer(&plugin, r#"{"fail": "create"}"#)
+        .err()
+        .expect("refused");
+    assert!(refused.to_string().contains("boom in create"), "{refused}");
 }
 
 #[test]

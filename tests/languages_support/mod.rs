@@ -26,6 +26,8 @@ pub struct Twin {
     pub dir: &'static str,
     pub world: &'static str,
     pub name: &'static str,
+    /// JavaScript: the entry module in `dir`.
+    pub entry: &'static str,
 }
 
 pub const PY_EXTRACT_DOMAIN: Twin = Twin {
@@ -33,30 +35,42 @@ pub const PY_EXTRACT_DOMAIN: Twin = Twin {
     dir: "plugins/python/extract_domain",
     world: "field-transform",
     name: "py-extract-domain",
+    entry: "index.js",
 };
 pub const PY_FILTER: Twin = Twin {
     lang: Lang::Python,
     dir: "plugins/python/filter",
     world: "entity-function",
     name: "py-filter",
+    entry: "index.js",
 };
 pub const PY_RAISES: Twin = Twin {
     lang: Lang::Python,
     dir: "tests/python/raises",
     world: "field-transform",
     name: "py-raises",
+    entry: "index.js",
 };
 pub const JS_EXTRACT_DOMAIN: Twin = Twin {
     lang: Lang::Js,
     dir: "plugins/js/extract-domain",
     world: "field-transform",
     name: "js-extract-domain",
+    entry: "index.js",
+};
+pub const JS_THROWS: Twin = Twin {
+    lang: Lang::Js,
+    dir: "sdk/js/test",
+    world: "field-transform",
+    name: "js-throws",
+    entry: "throws.js",
 };
 pub const JS_FILTER: Twin = Twin {
     lang: Lang::Js,
     dir: "plugins/js/filter",
     world: "entity-function",
     name: "js-filter",
+    entry: "index.js",
 };
 
 /// Where built components and other per-run state go.
@@ -93,7 +107,11 @@ fn build_cached(twin: Twin) -> PathBuf {
     let mut hasher = Sha256::new();
     hasher.update(version.as_bytes());
     // The builder itself (it stamps the toolchain into what it builds) is an input too.
-    let mut inputs = vec![dir.clone(), repo.join("wit"), repo.join("host/src/cli/build.rs")];
+    let mut inputs = vec![
+        dir.clone(),
+        repo.join("wit"),
+        repo.join("host/src/cli/build.rs"),
+    ];
     match twin.lang {
         Lang::Python => inputs.push(repo.join("sdk/python/wasync_plugin.py")),
         Lang::Js => {
@@ -120,7 +138,7 @@ fn build_cached(twin: Twin) -> PathBuf {
             let manifest = Manifest::read(&dir).expect("wasync-plugin.toml");
             build::build_python(&dir, &manifest, &tmp)
         }
-        Lang::Js => build::build_js(&dir.join("index.js"), &repo.join("wit"), twin.world, &tmp),
+        Lang::Js => build::build_js(&dir.join(twin.entry), &repo.join("wit"), twin.world, &tmp),
         Lang::Rust => unreachable!("Rust twins are built into the host"),
     };
     if let Err(e) = result {

@@ -150,7 +150,12 @@ pub fn build_python(dir: &Path, manifest: &Manifest, out: &Path) -> anyhow::Resu
     command.arg("-o").arg(out).current_dir(dir);
     run(command, "componentize-py", PYTHON_INSTALL)?;
     let version = toolchain_version(Lang::Python).unwrap_or_default();
-    stamp(out, "Python", "componentize-py", version.trim_start_matches("componentize-py").trim())
+    stamp(
+        out,
+        "Python",
+        "componentize-py",
+        version.trim_start_matches("componentize-py").trim(),
+    )
 }
 
 /// Records the language and toolchain in the component's own producers section, which
@@ -186,7 +191,12 @@ pub fn build_js(entry: &Path, wit: &Path, world: &str, out: &Path) -> anyhow::Re
         .arg("--out")
         .arg(out);
     run(command, "node", JS_INSTALL)?;
-    stamp(out, "JavaScript", "componentize-js", &componentize_js_version().unwrap_or_default())
+    stamp(
+        out,
+        "JavaScript",
+        "componentize-js",
+        &componentize_js_version().unwrap_or_default(),
+    )
 }
 
 /// The componentize-js version the SDK has installed, from its package manifest.

@@ -6,7 +6,7 @@
 //! Python helpers, so a new Python plugin is self-contained. JavaScript starters are copied
 //! from the SDK's `js/starter/<kind>/`, since building them needs that SDK anyway.
 
-use super::build::{Lang, MANIFEST, python_module, sdk_dir};
+use super::build::{Lang, MANIFEST, sdk_dir};
 use anyhow::{Context, bail};
 use std::path::{Path, PathBuf};
 
@@ -146,13 +146,6 @@ pub fn new(path: &Path, lang: Lang, kind: Kind) -> anyhow::Result<PathBuf> {
         }
         Lang::Python => {
             let (file, code) = python_starter(kind);
-            debug_assert_eq!(
-                Some(file),
-                python_module(kind.world())
-                    .ok()
-                    .map(|m| format!("{m}.py"))
-                    .as_deref()
-            );
             write(file, code)?;
             write(MANIFEST, &python_manifest(name, kind))?;
             write("wasync_plugin.py", PY_HELPERS)?;
@@ -231,6 +224,7 @@ fn copy_dir(from: &Path, to: &Path) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cli::build::python_module;
 
     #[test]
     fn a_python_plugin_is_self_contained() {
@@ -253,6 +247,19 @@ mod tests {
         );
         let again = new(&path, Lang::Python, Kind::Transform).expect_err("exists");
         assert!(again.to_string().contains("exists already"), "{again}");
+    }
+
+    #[test]
+    fn python_starters_are_the_modules_componentize_py_looks_for() {
+        for kind in [
+            Kind::Transform,
+            Kind::EntityFunction,
+            Kind::MergePolicy,
+            Kind::Connector,
+        ] {
+            let module = python_module(kind.world()).expect("a world");
+            assert_eq!(python_starter(kind).0, format!("{module}.py"));
+        }
     }
 
     #[test]
