@@ -82,8 +82,9 @@ pub fn cache_root() -> PathBuf {
 
 /// The component for `twin`, built at most once per run (tests share it).
 pub fn component(twin: Twin) -> PathBuf {
-    static BUILT: OnceLock<Mutex<HashMap<&'static str, std::sync::Arc<OnceLock<PathBuf>>>>> =
-        OnceLock::new();
+    /// One cell per twin, so that tests needing the same twin wait for one build.
+    type Cells = HashMap<&'static str, std::sync::Arc<OnceLock<PathBuf>>>;
+    static BUILT: OnceLock<Mutex<Cells>> = OnceLock::new();
     let cell = BUILT
         .get_or_init(Default::default)
         .lock()
