@@ -98,9 +98,17 @@ fn smoke(kind: Kind) -> &'static str {
     }
 }
 
-/// A smoke test for a JavaScript starter that brings none: the plugin configures and answers.
-const GENERIC_SMOKE: &str = r#"{"config": {}, "cases": [{"input": null}]}
-"#;
+/// A smoke test for a JavaScript starter that brings none: the plugin configures and
+/// answers a plausible input without an error.
+fn generic_smoke(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Transform => "{\"config\": {}, \"cases\": [{\"input\": \" hello \"}]}\n",
+        Kind::EntityFunction | Kind::MergePolicy => {
+            "{\"config\": {}, \"cases\": [{\"input\": {\"id\": \"1\", \"fields\": {\"Name\": \"Acme\"}}}]}\n"
+        }
+        Kind::Connector => "{\"config\": {}, \"cases\": [{\"input\": null}]}\n",
+    }
+}
 
 /// Makes the plugin folder `path` (its last component is the plugin's name).
 pub fn new(path: &Path, lang: Lang, kind: Kind) -> anyhow::Result<PathBuf> {
@@ -186,7 +194,7 @@ pub fn new(path: &Path, lang: Lang, kind: Kind) -> anyhow::Result<PathBuf> {
                 )?;
             }
             if !path.join("smoke.json").exists() {
-                write("smoke.json", GENERIC_SMOKE)?;
+                write("smoke.json", generic_smoke(kind))?;
             }
             for (file, text) in WIT {
                 write(&format!("wit/{file}"), text)?;
