@@ -5,6 +5,8 @@
 //! over every source file, the SDK, the WIT package and the toolchain's version. A missing
 //! toolchain fails the test with how to install it: these tests never skip silently.
 
+pub mod cases;
+
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
