@@ -10,6 +10,7 @@ pub mod demo;
 pub mod engine;
 pub mod http;
 pub mod plugin;
+pub mod serve;
 pub mod store;
 pub mod value;
 

@@ -175,7 +175,7 @@ fn days_from_civil(year: i64, month: i64) -> i64 {
 }
 
 /// (year, month, day) of a day counted from 1970-01-01; the inverse of [`days_from_civil`].
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
+pub fn civil_from_days(days: i64) -> (i64, i64, i64) {
     let days = days + 719_468;
     let era = days.div_euclid(146_097);
     let day_of_era = days - era * 146_097;

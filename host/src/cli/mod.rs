@@ -57,6 +57,17 @@ enum Command {
         #[command(flatten)]
         runtime: RuntimeArgs,
     },
+    /// Run every pipeline on its schedule and take webhooks, until SIGINT or SIGTERM.
+    Serve {
+        /// The pipeline file.
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+        /// The address to listen on (default: `serve.listen` in the file, else 127.0.0.1:7870).
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<String>,
+        #[command(flatten)]
+        runtime: RuntimeArgs,
+    },
     /// Watermarks, lag per destination and the last cycle's counts, per pipeline.
     Status {
         /// The pipeline file.
@@ -169,6 +180,15 @@ pub fn main() -> ExitCode {
             once,
             runtime,
         } => sync::run(&config, pipeline.as_deref(), once, &runtime),
+        Command::Serve {
+            config,
+            listen,
+            runtime,
+        } => crate::serve::run(&crate::serve::Options {
+            config,
+            listen,
+            runtime: runtime.options(),
+        }),
         Command::Status { config, json } => status::run_status(&config, json),
         Command::Log {
             config,

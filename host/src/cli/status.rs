@@ -23,6 +23,12 @@ fn watermark(text: &str) -> Json {
     serde_json::from_str::<Json>(text).map_or(Json::Null, |j| to_json(&decode_value(&j)))
 }
 
+/// The status document, from a read-only connection of its own (`GET /status`).
+pub(crate) fn document(config: &Config) -> anyhow::Result<Json> {
+    let store = Store::open_read_only(&config.store)?;
+    status(config, &store)
+}
+
 /// The status document of every pipeline.
 fn status(config: &Config, store: &Store) -> anyhow::Result<Json> {
     let now = now_micros();
@@ -71,12 +77,14 @@ fn status(config: &Config, store: &Store) -> anyhow::Result<Json> {
             })
         });
         let quarantined = store.read().quarantined(Some(&p.name), None)?.len();
+        let received_waiting = store.read().waiting_count(&p.name)?;
         pipelines.push(json!({
             "pipeline": p.name,
             "entity": p.entity,
             "sources": sources,
             "destinations": destinations,
             "quarantined": quarantined,
+            "received_waiting": received_waiting,
             "last_cycle": last_cycle,
         }));
     }

@@ -89,6 +89,7 @@ pub fn replay(config: &Path, pipeline: Option<&str>, runtime: &RuntimeArgs) -> a
             &name,
             &Options {
                 quarantine_only: true,
+                ..Options::default()
             },
         )?;
         show(&report);

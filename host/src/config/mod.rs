@@ -6,8 +6,10 @@
 //! nothing runs half-configured.
 
 mod http;
+mod serve;
 
 pub use http::{AuthConfig, HttpConfig, RateConfig};
+pub use serve::{ServeConfig, WebhookConfig};
 
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -55,6 +57,9 @@ pub struct Config {
     /// Pipelines, one per unified entity (`[[pipeline]]`).
     #[serde(default, rename = "pipeline")]
     pub pipelines: Vec<PipelineConfig>,
+    /// The long-running service (`wasync serve`).
+    #[serde(default)]
+    pub serve: ServeConfig,
 }
 
 fn default_store() -> PathBuf {
@@ -75,6 +80,25 @@ pub struct ConnectorConfig {
     /// Settings passed to the plugin as its configuration.
     #[serde(default)]
     pub settings: toml::Table,
+    /// Webhooks: the connector takes requests at `/webhooks/NAME` under `wasync serve`.
+    pub webhook: Option<WebhookConfig>,
+}
+
+impl ConnectorConfig {
+    /// The plugin's configuration (JSON): its settings, plus the webhook's secret and limits
+    /// under `webhook` when it takes webhooks. `env` reads environment variables.
+    pub fn plugin_config(
+        &self,
+        name: &str,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<String, String> {
+        let mut settings =
+            serde_json::to_value(&self.settings).map_err(|e| format!("connector `{name}`: {e}"))?;
+        if let (Some(webhook), Some(object)) = (&self.webhook, settings.as_object_mut()) {
+            object.insert("webhook".into(), webhook.settings(name, env)?);
+        }
+        Ok(settings.to_string())
+    }
 }
 
 /// A granted directory.
@@ -106,6 +130,9 @@ pub struct PipelineConfig {
     /// Records read per source per cycle, unless a source says otherwise.
     #[serde(default = "default_batch_size")]
     pub batch_size: u32,
+    /// When `wasync serve` runs a cycle: an interval (`30s`, `5m`, `1h`) or a cron
+    /// expression in UTC (`*/15 * * * *`). Default: every minute.
+    pub schedule: Option<String>,
     /// Unified fields entity functions may look records up by (indexed).
     #[serde(default)]
     pub lookup_fields: Vec<String>,
@@ -332,6 +359,15 @@ impl Config {
             if let Some(http) = &connector.http {
                 http.check(&format!("connectors.{name}.http"))?;
             }
+            if let Some(webhook) = &connector.webhook {
+                webhook.check(&format!("connectors.{name}.webhook"))?;
+            }
+        }
+        if let Err(e) = self.serve.listen.parse::<std::net::SocketAddr>() {
+            return Err(format!(
+                "`serve.listen` `{}` is not an address like 127.0.0.1:7870: {e}",
+                self.serve.listen
+            ));
         }
         let mut names = BTreeSet::new();
         for p in &self.pipelines {
@@ -341,6 +377,10 @@ impl Config {
             }
             if p.batch_size == 0 {
                 return Err(format!("{at}: `batch_size` must be at least 1"));
+            }
+            if let Some(schedule) = &p.schedule {
+                crate::serve::Schedule::parse(schedule)
+                    .map_err(|e| format!("{at}: `schedule` {schedule:?}: {e}"))?;
             }
             if p.sources.is_empty() {
                 return Err(format!("{at}: has no [[pipeline.source]]"));

@@ -268,6 +268,29 @@ fn system(
             );
         }
     }
+    let plugin = loader
+        .plugin(&connector.plugin)
+        .with_context(|| format!("connector `{name}`"))?;
+    let settings = serde_json::to_string(&connector.settings)?;
+    let (instance, http) = connect(loader.runtime, &plugin, name, connector, store, &settings)?;
+    let connection = Connection {
+        system: Rc::new(RefCell::new(instance)),
+        http,
+    };
+    systems.insert(name.to_owned(), connection.clone());
+    Ok(connection)
+}
+
+/// Connects connector `name` with `settings` (its plugin configuration, JSON): grants its
+/// directories and, when it has network, a client that counts on from today's stored calls.
+pub fn connect(
+    runtime: &Runtime,
+    plugin: &Plugin,
+    name: &str,
+    connector: &crate::config::ConnectorConfig,
+    store: &Store,
+    settings: &str,
+) -> anyhow::Result<(System, Option<Arc<Client>>)> {
     let http = match &connector.http {
         Some(http) => {
             let calls = store.read().api_calls(name, crate::http::today())?;
@@ -290,20 +313,10 @@ fn system(
             .collect(),
         ..Grants::default()
     };
-    let plugin = loader
-        .plugin(&connector.plugin)
-        .with_context(|| format!("connector `{name}`"))?;
-    let settings = serde_json::to_string(&connector.settings)?;
-    let instance: System = loader
-        .runtime
-        .instance(&plugin, &settings, grants)
+    let instance: System = runtime
+        .instance(plugin, settings, grants)
         .with_context(|| format!("connector `{name}`: cannot connect"))?;
-    let connection = Connection {
-        system: Rc::new(RefCell::new(instance)),
-        http,
-    };
-    systems.insert(name.to_owned(), connection.clone());
-    Ok(connection)
+    Ok((instance, http))
 }
 
 fn entity_kind(

@@ -14,10 +14,18 @@ use std::time::Instant;
 pub struct Options {
     /// Process only quarantined records (`wasync quarantine replay`); read nothing new.
     pub quarantine_only: bool,
+    /// A micro-batch: process changes received by webhook instead of reading sources.
+    pub received: bool,
+}
+
+thread_local! {
+    /// Whether this thread is running a micro-batch, for [`abort_point`]'s names.
+    pub static IN_MICRO_BATCH: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 /// Runs one cycle of `p`.
 pub fn run(p: &Pipeline, store: &mut Store, options: &Options) -> anyhow::Result<Report> {
+    IN_MICRO_BATCH.set(options.received);
     let now = now_micros();
     let cycle = store.transaction(|tx| tx.begin_cycle(&p.name, now))?;
     let mut report = Report {
@@ -32,14 +40,18 @@ pub fn run(p: &Pipeline, store: &mut Store, options: &Options) -> anyhow::Result
 
     // 1. Read from sources.
     let t = Instant::now();
-    read::read(
-        p,
-        store,
-        options.quarantine_only,
-        &mut batch,
-        &mut report,
-        now,
-    )?;
+    if options.received {
+        read::received(p, store, &mut batch, &mut report, now)?;
+    } else {
+        read::read(
+            p,
+            store,
+            options.quarantine_only,
+            &mut batch,
+            &mut report,
+            now,
+        )?;
+    }
     report.stage("read", t);
     abort_point("read");
 

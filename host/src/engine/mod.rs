@@ -24,7 +24,7 @@ pub mod save;
 pub mod work;
 pub mod write;
 
-pub use build::{Destination, FieldPipe, Pipeline, Source, Step};
+pub use build::{Destination, FieldPipe, Pipeline, Source, Step, connect};
 pub use report::Report;
 
 use crate::config::Config;
@@ -75,6 +75,11 @@ impl Engine {
     /// The store.
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// Forgets changes received by webhook that were saved before `before` (micros).
+    pub fn prune_received(&mut self, before: i64) -> anyhow::Result<usize> {
+        Ok(self.store.transaction(|tx| tx.prune_intake(before))?)
     }
 }
 
@@ -157,9 +162,18 @@ pub fn record_from_json(text: &str) -> Option<Record> {
 
 /// Stops the process after `point` when `WASYNC_ABORT_AT` names it: the test suite kills a
 /// real `wasync sync` at every stage boundary this way to prove a cut-off cycle loses
-/// nothing. Costs one environment read per point.
+/// nothing. In a micro-batch of received changes the point is named `received:POINT`, so
+/// `wasync serve` can be cut off there without its scheduled cycles tripping first. Costs
+/// one environment read per point.
 pub fn abort_point(point: &str) {
-    if std::env::var("WASYNC_ABORT_AT").is_ok_and(|at| at == point) {
+    let Ok(at) = std::env::var("WASYNC_ABORT_AT") else {
+        return;
+    };
+    let named = match cycle::IN_MICRO_BATCH.get() {
+        true => at.strip_prefix("received:") == Some(point),
+        false => at == point,
+    };
+    if named {
         std::process::abort();
     }
 }

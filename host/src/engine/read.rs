@@ -1,6 +1,9 @@
 //! Stage 1, read from sources: for each enabled source, at most `batch_size` records changed
 //! after its stored (watermark, id) cursor, sorted by that cursor, so a page boundary inside
 //! a run of equal watermarks loses nothing. Quarantined records are retried first.
+//!
+//! A micro-batch (`wasync serve`, changes received by webhook) reads the store's intake
+//! instead: the changes connectors' webhooks turned requests into, in the order they came.
 
 use super::work::{Batch, Incoming};
 use super::{Pipeline, Report, field, record_from_json, record_json};
@@ -14,6 +17,52 @@ pub const SOURCE_STAGES: [&str; 3] = ["read", "source-entity", "source-fields"];
 
 /// A field a connector sets on a record it could not read, saying why.
 pub const ERROR_FIELD: &str = "_error";
+
+/// Reads changes received by webhook into `batch`, at most a batch's worth: the micro-batch's
+/// stage 1. Source cursors do not move: the scheduled cycles' reads go on where they were.
+pub fn received(
+    p: &Pipeline,
+    store: &Store,
+    batch: &mut Batch,
+    report: &mut Report,
+    now: i64,
+) -> anyhow::Result<()> {
+    let limit = p.sources.iter().map(|s| s.batch).max().unwrap_or(1000);
+    let waiting = store.read().waiting(&p.name, limit)?;
+    report.more = waiting.len() as u64 >= u64::from(limit);
+    for change in waiting {
+        batch.intake.push(change.id);
+        let source = p
+            .sources
+            .iter()
+            .position(|s| s.connector == change.connector && s.entity == change.entity);
+        let record = record_from_json(&change.record);
+        let (Some(source), Some(record)) = (source, record) else {
+            batch.quarantined.push(Quarantined {
+                id: 0,
+                pipeline: p.name.clone(),
+                stage: "read".to_owned(),
+                connector: change.connector.clone(),
+                entity: change.entity.clone(),
+                record_id: format!("intake-{}", change.id),
+                record: change.record,
+                reason: format!(
+                    "received by webhook, but `{}/{}` is no longer a source of `{}`",
+                    change.connector, change.entity, p.name
+                ),
+                attempts: 1,
+                first_at: now,
+                last_at: now,
+            });
+            continue;
+        };
+        report.read += 1;
+        let label = format!("{} (webhook)", p.sources[source].label);
+        *report.read_from.entry(label).or_default() += 1;
+        admit(p, batch, source, record, None, now);
+    }
+    Ok(())
+}
 
 /// Reads this cycle's records into `batch`.
 pub fn read(

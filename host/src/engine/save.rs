@@ -88,6 +88,7 @@ pub fn save(
         for id in &batch.resolved {
             tx.resolve_quarantined(*id, now)?;
         }
+        tx.intake_done(&batch.intake, now)?;
         Ok(())
     })?;
     Ok(())

@@ -79,6 +79,8 @@ pub struct Batch {
     pub quarantined: Vec<Quarantined>,
     /// Quarantine entries that went through this time.
     pub resolved: Vec<i64>,
+    /// Changes received by webhook that this batch takes in (intake rows).
+    pub intake: Vec<i64>,
 }
 
 impl Work {

@@ -4,9 +4,11 @@
 
 mod calls;
 mod codec;
+mod intake;
 mod schema;
 
 pub use codec::{decode_fields, decode_value, encode_fields, encode_value};
+pub use intake::{Intake, Received};
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use std::collections::BTreeMap;
@@ -124,11 +126,12 @@ impl Store {
             source,
         };
         let mut conn = Connection::open(path).map_err(err)?;
+        // First, so that even switching to WAL waits for another connection's lock.
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(err)?;
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(err)?;
         conn.pragma_update(None, "synchronous", "NORMAL")
-            .map_err(err)?;
-        conn.busy_timeout(std::time::Duration::from_secs(10))
             .map_err(err)?;
         schema::migrate(&mut conn).map_err(err)?;
         Ok(Store {
@@ -167,12 +170,18 @@ impl Store {
         }
     }
 
-    /// Runs `f` in one transaction: all of it is saved, or none.
+    /// Runs `f` in one transaction: all of it is saved, or none. The write lock is taken at
+    /// the start, so a second process or thread writing the same store (`wasync serve`'s
+    /// webhook intake beside its cycles) waits its turn instead of failing mid-transaction.
     pub fn transaction<T>(&mut self, f: impl FnOnce(&Tx<'_>) -> rusqlite::Result<T>) -> Result<T> {
-        let tx = self.conn.transaction().map_err(|e| StoreError {
-            path: self.path.clone(),
-            source: e,
-        })?;
+        let behaviour = rusqlite::TransactionBehavior::Immediate;
+        let tx = self
+            .conn
+            .transaction_with_behavior(behaviour)
+            .map_err(|e| StoreError {
+                path: self.path.clone(),
+                source: e,
+            })?;
         let result = f(&Tx(&tx)).and_then(|v| tx.commit().map(|()| v));
         result.map_err(|e| self.err(e))
     }

@@ -112,18 +112,36 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (connector, day)
     ) WITHOUT ROWID;
     ",
+    // 3: changes received by webhook, committed before the sender gets its 2xx; a cycle
+    // marks them done in the transaction that saves them. `key` names a change across
+    // redeliveries, so a change delivered twice is taken in once.
+    "
+    CREATE TABLE intake (
+        id INTEGER PRIMARY KEY,
+        pipeline TEXT NOT NULL,
+        connector TEXT NOT NULL,
+        entity TEXT NOT NULL,
+        key TEXT NOT NULL,
+        record TEXT NOT NULL,       -- the record as JSON (see engine::record_json)
+        received INTEGER NOT NULL,  -- microseconds since the Unix epoch
+        done INTEGER                -- when a cycle saved it
+    );
+    CREATE UNIQUE INDEX intake_key ON intake (pipeline, connector, entity, key);
+    CREATE INDEX intake_pending ON intake (pipeline, id) WHERE done IS NULL;
+    ",
 ];
 
-/// Applies the migrations the store lacks, each in its own transaction.
+/// Applies the migrations the store lacks, in one transaction that takes the write lock
+/// before it reads the version: two connections opening a new store at once (`wasync serve`'s
+/// threads) migrate it once, not twice.
 pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
-    let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let current: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     for (version, sql) in (1i64..).zip(MIGRATIONS).skip(current.max(0) as usize) {
-        let tx = conn.transaction()?;
         tx.execute_batch(sql)?;
         tx.pragma_update(None, "user_version", version)?;
-        tx.commit()?;
     }
-    Ok(())
+    tx.commit()
 }
 
 /// The SQL expression lookups compare a text field by: lowercased, trimmed.

@@ -86,25 +86,69 @@
 //! a body that is not JSON → `unavailable`; other 4xx → `invalid-input` for writes and
 //! `other` for reads. Messages carry HubSpot's message, category and correlation id.
 //!
-//! Webhooks are not supported yet.
+//! # Webhooks
+//!
+//! `webhook` takes the requests of HubSpot's Webhooks API. It needs a `webhook` key, which
+//! the host adds to the configuration from its own (the secret is not the connector
+//! user's to write):
+//!
+//! ```json
+//! {"webhook": {"secret": "<the app's client secret>", "tolerance_seconds": 300,
+//!              "public_url": "https://sync.example.com"}}
+//! ```
+//!
+//! Without it, every webhook call fails with `invalid-config` naming `webhook.secret`.
+//! A request must carry HubSpot's v3 signature: `X-HubSpot-Signature-v3` is
+//! `base64(HMAC-SHA256(secret, method + URI + body + timestamp))` and
+//! `X-HubSpot-Request-Timestamp` (milliseconds) is at most `tolerance_seconds` (default 300,
+//! HubSpot's five minutes) from the connector's clock. The URI is `public_url` + the path
+//! the host received (with its query string), or `https://` + the `Host` header + the path,
+//! with the percent-encodings HubSpot lists (`%3A`, `%2F`, `%3F`, `%40`, `%21`, `%24`, `%27`,
+//! `%28`, `%29`, `%2A`, `%2C`, `%3B`) decoded. A request that fails a check is
+//! `unauthorized`, saying which; a body that is not an array of events is `invalid-input`.
+//!
+//! Each event becomes one change of the configured entity its subscription names
+//! (`company.*` or `object.*` with `objectTypeId` `0-2` → `companies`; `contact`/`0-1` →
+//! `contacts`; `deal`/`0-3` → `deals`), in payload order:
+//!
+//! - `*.propertyChange`: a record with that one field, typed as reads type it, watermarked
+//!   at `occurredAt` (a timestamp, like a read's `hs_lastmodifieddate`).
+//! - `*.creation`, `*.restore`: the whole object, as a read returns it, fetched with one
+//!   `POST /crm/v3/objects/{type}/batch/read` per object type and request; an object gone
+//!   since is left out (its deletion event follows).
+//! - `*.deletion`, `contact.privacyDeletion`: a deleted record without fields, watermarked
+//!   at `occurredAt`.
+//!
+//! Events of object types not configured, of properties not read, and of other kinds
+//! (`associationChange`, `merge`) are skipped and logged.
 
 mod api;
 mod schema;
 mod search;
 mod settings;
+mod signature;
 mod time;
 mod values;
+mod webhook;
 mod write;
 
 pub use api::Transport;
-pub use settings::{EntitySettings, Settings};
+pub use settings::{EntitySettings, Settings, WebhookSettings};
 
 use api::{Api, Purpose};
 use schema::{PropertiesPage, Schema};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
-use wasync_sdk::{Change, Config, Connector, EntityDescription, Error, Page, ReadRequest};
+use std::time::SystemTime;
+use wasync_sdk::{
+    Change, Config, Connector, EntityChange, EntityDescription, Error, Page, ReadRequest,
+    WebhookRequest,
+};
+
+/// Where the connector reads the time, to check a webhook request's age: the wall clock,
+/// or a fixed time in tests.
+pub type Clock = fn() -> SystemTime;
 
 /// One configured use of the connector, with the schemas it has fetched.
 pub struct HubSpot {
@@ -112,6 +156,7 @@ pub struct HubSpot {
     api: Api,
     /// Schemas by object type, fetched once each.
     schemas: RefCell<HashMap<String, Rc<Schema>>>,
+    clock: Clock,
 }
 
 impl HubSpot {
@@ -127,7 +172,13 @@ impl HubSpot {
             api: Api::new(&settings.base_url, transport),
             settings,
             schemas: RefCell::new(HashMap::new()),
+            clock: SystemTime::now,
         })
+    }
+
+    /// The connector reading the time from `clock` (a fixed time, in tests).
+    pub fn with_clock(self, clock: Clock) -> Self {
+        HubSpot { clock, ..self }
     }
 
     /// The schema of a configured object type, fetched on first use.
@@ -176,6 +227,10 @@ impl Connector for HubSpot {
             Ok(schema) => write::write(&self.api, &schema, changes),
             Err(e) => vec![Err(e); changes.len()],
         }
+    }
+
+    fn webhook(&self, request: WebhookRequest) -> Result<Vec<EntityChange>, Error> {
+        webhook::receive(self, request)
     }
 }
 

@@ -220,7 +220,7 @@ pub struct Object {
 }
 
 /// A string, or a number in decimal (ids and paging tokens are documented as strings).
-fn text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+pub fn text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
     match Json::deserialize(deserializer)? {
         Json::String(text) => Ok(text),
         Json::Number(n) => Ok(n.to_string()),
@@ -234,7 +234,7 @@ fn text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> 
 /// value), typed by its property; properties the search adds unasked (`createdate`) are left
 /// out, so records hold what `describe` lists. The watermark is `hs_lastmodifieddate` (or
 /// `updatedAt`, which HubSpot keeps equal to it).
-fn record_of(schema: &Schema, object: Object) -> Record {
+pub fn record_of(schema: &Schema, object: Object) -> Record {
     let mut properties = object.properties;
     let fields: Vec<Field> = schema
         .read

@@ -16,6 +16,67 @@ pub struct Settings {
     pub base_url: String,
     /// The object types to sync (`companies`, `contacts`, ...), by name.
     pub entities: BTreeMap<String, EntitySettings>,
+    /// How webhook requests are verified; injected by the host from its own configuration.
+    #[serde(default)]
+    pub webhook: Option<WebhookSettings>,
+}
+
+/// HubSpot's default (and documented) limit on a webhook request's age: five minutes.
+pub const DEFAULT_TOLERANCE_SECONDS: u64 = 300;
+
+/// How webhook requests are verified (HubSpot's v3 signature).
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookSettings {
+    /// The HubSpot app's client secret, which keys the signature.
+    pub secret: String,
+    /// How far a request's timestamp may be from now, either way, in seconds.
+    #[serde(default = "default_tolerance")]
+    pub tolerance_seconds: u64,
+    /// The URL HubSpot calls, up to the path the host receives (`https://sync.example.com`),
+    /// for a host behind a proxy; without it the signed URI is `https://` + the `Host`
+    /// header + the path. A path here (`https://example.com/wasync`) is a prefix the proxy
+    /// strips.
+    #[serde(default)]
+    pub public_url: Option<String>,
+}
+
+/// Never shows the secret, so settings can be logged.
+impl std::fmt::Debug for WebhookSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookSettings")
+            .field("secret", &"<redacted>")
+            .field("tolerance_seconds", &self.tolerance_seconds)
+            .field("public_url", &self.public_url)
+            .finish()
+    }
+}
+
+fn default_tolerance() -> u64 {
+    DEFAULT_TOLERANCE_SECONDS
+}
+
+impl WebhookSettings {
+    /// Refuses an empty secret or a `public_url` that is not an http(s) URL; drops a
+    /// trailing slash from `public_url`, since the request path brings its own.
+    fn validate(mut self) -> Result<Self, Error> {
+        if self.secret.trim().is_empty() {
+            return Err(invalid("`webhook.secret` is empty"));
+        }
+        if let Some(url) = &self.public_url {
+            let trimmed = url.trim().trim_end_matches('/');
+            let host = trimmed
+                .strip_prefix("https://")
+                .or_else(|| trimmed.strip_prefix("http://"));
+            if host.is_none_or(|h| h.is_empty() || h.starts_with('/')) {
+                return Err(invalid(&format!(
+                    "`webhook.public_url` `{url}` is not an http(s) URL (`https://sync.example.com`)"
+                )));
+            }
+            self.public_url = Some(trimmed.to_owned());
+        }
+        Ok(self)
+    }
 }
 
 /// What to read and how to create records of one object type.
@@ -57,6 +118,7 @@ impl Settings {
             check_object_type(name)?;
             entity.validate(name)?;
         }
+        self.webhook = self.webhook.map(WebhookSettings::validate).transpose()?;
         Ok(self)
     }
 }
@@ -141,6 +203,32 @@ mod tests {
     }
 
     #[test]
+    fn reads_webhook_settings_and_hides_the_secret() -> Result<(), Error> {
+        let settings = parse(
+            r#"{"entities": {"companies": {}},
+                "webhook": {"secret": "s3cret", "public_url": "https://sync.example.com/"}}"#,
+        )?;
+        let webhook = settings.webhook.as_ref().ok_or(invalid("no webhook"))?;
+        assert_eq!(webhook.secret, "s3cret");
+        assert_eq!(webhook.tolerance_seconds, DEFAULT_TOLERANCE_SECONDS);
+        assert_eq!(
+            webhook.public_url.as_deref(),
+            Some("https://sync.example.com")
+        );
+        assert!(!format!("{settings:?}").contains("s3cret"));
+        let settings = parse(
+            r#"{"entities": {"companies": {}}, "webhook": {"secret": "x", "tolerance_seconds": 60}}"#,
+        )?;
+        assert_eq!(settings.webhook.map(|w| w.tolerance_seconds), Some(60));
+        assert!(
+            parse(r#"{"entities": {"companies": {}}}"#)?
+                .webhook
+                .is_none()
+        );
+        Ok(())
+    }
+
+    #[test]
     fn names_unknown_keys() {
         let message = config_error(r#"{"entities": {"companies": {}}, "token": "x"}"#);
         assert!(message.contains("`token`"), "{message}");
@@ -174,6 +262,26 @@ mod tests {
             (
                 r#"{"entities": {"companies": {"properties": "name"}}}"#,
                 "sequence",
+            ),
+            (
+                r#"{"entities": {"companies": {}}, "webhook": {"secret": " "}}"#,
+                "`webhook.secret` is empty",
+            ),
+            (
+                r#"{"entities": {"companies": {}}, "webhook": {}}"#,
+                "`secret`",
+            ),
+            (
+                r#"{"entities": {"companies": {}}, "webhook": {"secret": "x", "public_url": "sync.example.com"}}"#,
+                "`webhook.public_url`",
+            ),
+            (
+                r#"{"entities": {"companies": {}}, "webhook": {"secret": "x", "public_url": "https:///hooks"}}"#,
+                "`webhook.public_url`",
+            ),
+            (
+                r#"{"entities": {"companies": {}}, "webhook": {"secret": "x", "path": "/"}}"#,
+                "`path`",
             ),
         ] {
             let message = config_error(text);

@@ -9,8 +9,12 @@
 //!   request limit.
 //! - [`hubspot::start`]: a portal with `companies` and `contacts` under `/crm/v3` (search,
 //!   batch create/update/upsert/archive/read, list, single objects, properties),
-//!   `POST /oauth/v1/token`, the ten-secondly, search and daily limits.
+//!   `POST /oauth/v1/token`, the ten-secondly, search and daily limits, and webhook
+//!   delivery (v3-signed event batches, retried with backoff) to a
+//!   [`hubspot::WebhookTarget`].
 //! - [`seed::companies`]: deterministic, realistic companies to fill them with.
+//! - [`collector::Collector`]: an HTTP collector that keeps what it is sent.
+//! - [`webhooks`]: request signatures as webhook senders make them.
 //!
 //! Each server runs a small runtime on a thread of its own, answers as soon as `start`
 //! returns, and stops when dropped. The API is synchronous. Every request is logged
@@ -31,10 +35,12 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod collector;
 pub mod hubspot;
 pub mod salesforce;
 pub mod seed;
 mod server;
 mod time;
+pub mod webhooks;
 
 pub use server::{Fault, Logged, OAuthClient, Server};

@@ -3,6 +3,7 @@
 
 mod describe;
 mod read;
+mod webhook;
 mod write;
 
 use crate::HubSpot;

@@ -11,8 +11,12 @@
 mod objects;
 mod schema;
 mod search;
+mod store;
+mod webhooks;
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+pub use webhooks::{Delivery, MAX_ATTEMPTS, MAX_EVENTS, WebhookTarget};
+
+use std::collections::{BTreeMap, VecDeque};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::ops::Deref;
 use std::sync::{Arc, Mutex};
@@ -21,11 +25,13 @@ use std::time::{Duration, Instant};
 use axum::http::Method;
 use serde_json::{Value, json};
 
+use crate::OAuthClient;
 use crate::server::{
     self, Auth, Core, Incoming, RefreshError, Reply, Server, System, Tokens, lock,
 };
-use crate::{OAuthClient, time};
-use schema::{OBJECT_TYPES, ObjectType};
+use schema::OBJECT_TYPES;
+use store::PortalState;
+pub(crate) use store::Stored;
 
 /// The private-app token [`Options::default`] accepts.
 pub const DEFAULT_TOKEN: &str = "pat-na1-0a1b2c3d-standin-4e5f-8a9b-0c1d2e3f4a5b";
@@ -51,6 +57,10 @@ pub struct Options {
     /// How long a write takes to show in search results (eventual consistency; HubSpot's
     /// search index lags by a few seconds). Other endpoints see writes at once.
     pub search_visibility_delay: Duration,
+    /// Where to deliver webhooks of every change to companies and contacts (creations,
+    /// property changes, deletions), made through the API or the data helpers; none by
+    /// default.
+    pub webhooks: Option<WebhookTarget>,
 }
 
 impl Default for Options {
@@ -64,6 +74,7 @@ impl Default for Options {
             search_per_second: 5,
             daily_limit: 250_000,
             search_visibility_delay: Duration::ZERO,
+            webhooks: None,
         }
     }
 }
@@ -108,10 +119,16 @@ pub fn start_on(addr: SocketAddr, options: Options) -> std::io::Result<HubSpot> 
         &options.tokens,
         options.oauth.clone(),
     )));
+    let webhooks = options
+        .webhooks
+        .clone()
+        .map(webhooks::Webhooks::start)
+        .transpose()?;
     let portal = Arc::new(Portal {
         url,
         options,
         state: Mutex::new(PortalState::default()),
+        webhooks,
     });
     let server = Server::serve(listener, core, Arc::clone(&portal))?;
     Ok(HubSpot { server, portal })
@@ -147,7 +164,9 @@ impl HubSpot {
         if let Err(holder) = state.stores[ty].check_unique(&changes, None) {
             panic!("a {object} with that unique value exists: {holder}");
         }
-        state.create(ty, changes, now, delay).to_string()
+        let id = state.create(ty, changes, now, delay).to_string();
+        self.portal.publish(&mut state, HELPER_SOURCE);
+        id
     }
 
     /// Updates properties of a live object as the API would (bumps `hs_lastmodifieddate`).
@@ -169,6 +188,7 @@ impl HubSpot {
             panic!("a {object} with that unique value exists: {holder}");
         }
         store.update(&OBJECT_TYPES[ty], id, changes, now, delay);
+        self.portal.publish(&mut state, HELPER_SOURCE);
     }
 
     /// Archives an object (a no-op when it is unknown or archived, as the API's).
@@ -180,6 +200,7 @@ impl HubSpot {
         if let Ok(id) = id.parse() {
             state.stores[ty].archive(&OBJECT_TYPES[ty], id, now, delay);
         }
+        self.portal.publish(&mut state, HELPER_SOURCE);
     }
 
     /// Every object of a type, archived ones included, in id order.
@@ -201,225 +222,48 @@ impl HubSpot {
     pub fn calls(&self) -> u64 {
         lock(&self.portal.state).calls
     }
-}
 
-/// One state of an object.
-#[derive(Debug, Clone)]
-pub(crate) struct Stored {
-    /// Properties with a value, the always-present ones included.
-    pub props: BTreeMap<String, String>,
-    pub created: i64,
-    pub updated: i64,
-    pub archived_at: Option<i64>,
-}
-
-/// An object and, when search lags, its recent states.
-#[derive(Debug)]
-pub(crate) struct Obj {
-    pub id: u64,
-    pub current: Stored,
-    /// States with the instant they were written, oldest first; kept only while search
-    /// visibility lags, and only those search may still see.
-    versions: VecDeque<(Instant, Stored)>,
-}
-
-impl Obj {
-    /// The state search sees: the newest written at least `delay` ago.
-    pub(crate) fn searchable(&self, delay: Duration, now: Instant) -> Option<&Stored> {
-        if delay.is_zero() {
-            return Some(&self.current);
-        }
-        self.versions
-            .iter()
-            .rev()
-            .find(|(at, _)| now.saturating_duration_since(*at) >= delay)
-            .map(|(_, s)| s)
+    /// Every webhook delivery attempt so far, in order (none without
+    /// [`Options::webhooks`]).
+    pub fn deliveries(&self) -> Vec<Delivery> {
+        self.portal
+            .webhooks
+            .as_ref()
+            .map(|w| w.deliveries())
+            .unwrap_or_default()
     }
 
-    fn remember(&mut self, delay: Duration) {
-        if delay.is_zero() {
-            return;
-        }
-        let now = Instant::now();
-        self.versions.push_back((now, self.current.clone()));
-        while self.versions.len() >= 2 && now.saturating_duration_since(self.versions[1].0) >= delay
-        {
-            self.versions.pop_front();
-        }
-    }
-}
-
-/// The objects of one type.
-#[derive(Debug, Default)]
-pub(crate) struct Store {
-    pub objects: BTreeMap<u64, Obj>,
-    /// (unique property, value) of live objects → id.
-    unique: HashMap<(String, String), u64>,
-}
-
-impl Store {
-    /// A live (not archived) object.
-    pub(crate) fn live(&self, id: u64) -> Option<&Obj> {
-        self.objects
-            .get(&id)
-            .filter(|o| o.current.archived_at.is_none())
-    }
-
-    /// The live object holding `value` in the unique property `property`.
-    pub(crate) fn holder(&self, property: &str, value: &str) -> Option<u64> {
-        self.unique
-            .get(&(property.to_owned(), value.to_owned()))
-            .copied()
-    }
-
-    /// Whether `changes` would give another live object's unique value to `id` (`None`:
-    /// a new object); `Err` holds the other object's id.
-    pub(crate) fn check_unique(
+    /// Waits up to `timeout` until `done` holds for the deliveries so far; returns them
+    /// either way.
+    pub fn wait_for_deliveries(
         &self,
-        changes: &objects::Changes,
-        id: Option<u64>,
-    ) -> Result<(), u64> {
-        for (property, value) in changes {
-            if let Some(value) = value
-                && let Some(holder) = self.holder(property.name, value)
-                && property.unique
-                && Some(holder) != id
-            {
-                return Err(holder);
+        timeout: Duration,
+        done: impl Fn(&[Delivery]) -> bool,
+    ) -> Vec<Delivery> {
+        let until = Instant::now() + timeout;
+        loop {
+            let deliveries = self.deliveries();
+            if done(&deliveries) || Instant::now() >= until {
+                return deliveries;
             }
-        }
-        Ok(())
-    }
-
-    fn index(&mut self, id: u64, ty: &ObjectType, add: bool) {
-        let Some(object) = self.objects.get(&id) else {
-            return;
-        };
-        let keys: Vec<(String, String)> = ty
-            .properties
-            .iter()
-            .filter(|p| p.unique)
-            .filter_map(|p| {
-                object
-                    .current
-                    .props
-                    .get(p.name)
-                    .map(|v| (p.name.to_owned(), v.clone()))
-            })
-            .collect();
-        for key in keys {
-            if add {
-                self.unique.insert(key, id);
-            } else if self.unique.get(&key) == Some(&id) {
-                self.unique.remove(&key);
-            }
-        }
-    }
-
-    /// Applies validated changes to a live object and bumps its modification date.
-    pub(crate) fn update(
-        &mut self,
-        ty: &ObjectType,
-        id: u64,
-        changes: objects::Changes,
-        now: i64,
-        delay: Duration,
-    ) {
-        self.index(id, ty, false);
-        if let Some(object) = self.objects.get_mut(&id) {
-            for (property, value) in changes {
-                match value {
-                    Some(value) => object.current.props.insert(property.name.to_owned(), value),
-                    None => object.current.props.remove(property.name),
-                };
-            }
-            object.current.updated = now;
-            stamp_modified(ty, &mut object.current.props, now);
-            object.remember(delay);
-        }
-        self.index(id, ty, true);
-    }
-
-    /// Archives a live object; unknown and archived ones are left alone.
-    pub(crate) fn archive(&mut self, ty: &ObjectType, id: u64, now: i64, delay: Duration) {
-        if self.live(id).is_none() {
-            return;
-        }
-        self.index(id, ty, false);
-        if let Some(object) = self.objects.get_mut(&id) {
-            object.current.archived_at = Some(now);
-            object.current.updated = now;
-            object.remember(delay);
+            std::thread::sleep(Duration::from_millis(10));
         }
     }
 }
 
-fn stamp_modified(ty: &ObjectType, props: &mut BTreeMap<String, String>, now: i64) {
-    props.insert("hs_lastmodifieddate".into(), time::iso_z(now));
-    if ty.property("lastmodifieddate").is_some() {
-        props.insert("lastmodifieddate".into(), time::iso_z(now));
-    }
-}
-
-#[derive(Debug)]
-pub(crate) struct PortalState {
-    pub stores: Vec<Store>,
-    next_id: u64,
-    calls: u64,
-    ten_secondly: VecDeque<Instant>,
-    searches: VecDeque<Instant>,
-}
-
-impl Default for PortalState {
-    fn default() -> PortalState {
-        PortalState {
-            stores: OBJECT_TYPES.iter().map(|_| Store::default()).collect(),
-            // Small ids cross digit counts early, so that clients comparing ids as text
-            // instead of numbers fail here rather than in production.
-            next_id: 1,
-            calls: 0,
-            ten_secondly: VecDeque::new(),
-            searches: VecDeque::new(),
+impl Drop for HubSpot {
+    /// Stops webhook delivery before the server goes.
+    fn drop(&mut self) {
+        if let Some(webhooks) = &self.portal.webhooks {
+            webhooks.stop();
         }
     }
 }
 
-impl PortalState {
-    /// Creates an object from validated changes (unique values already checked).
-    pub(crate) fn create(
-        &mut self,
-        ty: usize,
-        changes: objects::Changes,
-        now: i64,
-        delay: Duration,
-    ) -> u64 {
-        let id = self.next_id;
-        self.next_id += 1;
-        let object_type = &OBJECT_TYPES[ty];
-        let mut props: BTreeMap<String, String> = changes
-            .into_iter()
-            .filter_map(|(p, v)| v.map(|v| (p.name.to_owned(), v)))
-            .collect();
-        props.insert("hs_object_id".into(), id.to_string());
-        props.insert("createdate".into(), time::iso_z(now));
-        stamp_modified(object_type, &mut props, now);
-        let mut object = Obj {
-            id,
-            current: Stored {
-                props,
-                created: now,
-                updated: now,
-                archived_at: None,
-            },
-            versions: VecDeque::new(),
-        };
-        object.remember(delay);
-        let store = &mut self.stores[ty];
-        store.objects.insert(id, object);
-        store.index(id, object_type, true);
-        id
-    }
-}
+/// The `changeSource` of changes made through the API.
+const API_SOURCE: &str = "API";
+/// The `changeSource` of changes made with the data helpers, as if in HubSpot's UI.
+const HELPER_SOURCE: &str = "CRM_UI";
 
 /// The portal: its settings and data.
 #[derive(Debug)]
@@ -427,6 +271,7 @@ pub(crate) struct Portal {
     url: String,
     options: Options,
     state: Mutex<PortalState>,
+    webhooks: Option<webhooks::Webhooks>,
 }
 
 /// HubSpot's `Error` body.
@@ -508,6 +353,15 @@ fn is_search(req: &Incoming) -> bool {
 }
 
 impl Portal {
+    /// Hands the changes made since the last call to the webhooks, numbered while the
+    /// state is locked so that `eventId`s follow the order of the changes.
+    fn publish(&self, state: &mut PortalState, source: &str) {
+        let changes = state.take_changes();
+        if let Some(webhooks) = &self.webhooks {
+            webhooks.send(webhooks::events(changes, source, &mut state.last_event_id));
+        }
+    }
+
     fn token(&self, core: &Core, req: &Incoming) -> Reply {
         let access_token = format!(
             "CJSP{:016x}{:016x}{:016x}",
@@ -621,6 +475,7 @@ impl Portal {
         }
         state.calls += 1;
         let reply = self.route(core, &mut state, req);
+        self.publish(&mut state, API_SOURCE);
         if search {
             reply
         } else {

@@ -1,6 +1,7 @@
 //! The stand-ins over real HTTP, as the host and the connectors use them.
 
 mod hubspot;
+mod hubspot_webhooks;
 mod salesforce;
 
 use reqwest::Method;

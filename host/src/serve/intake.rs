@@ -1,0 +1,268 @@
+//! Durable webhook intake: a request goes to its connector's `webhook` export, which checks
+//! the signature and turns it into changes; the changes are routed to the pipelines that read
+//! them and committed to the store; only then is the sender answered 2xx. Requests that
+//! arrive together are committed together (one transaction, one fsync-free WAL append), which
+//! is what keeps the intake fast under load.
+
+use crate::config::Config;
+use crate::engine::{connect, cycle, record_json};
+use crate::http::Client;
+use crate::plugin::bindings::connector::exports::wasync::plugin::external::{
+    EntityChange, WebhookRequest,
+};
+use crate::plugin::bindings::{EntityKind, Error as PluginErrorValue};
+use crate::plugin::{Runtime, System};
+use crate::store::{Received, Store};
+use crate::value::describe;
+use anyhow::Context;
+use serde_json::{Value as Json, json};
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::sync::mpsc::Receiver;
+
+/// Requests committed in one transaction at most.
+const GROUP: usize = 256;
+
+/// A webhook request on its way to a connector, and where its answer goes.
+pub struct Delivery {
+    /// The connector named in the URL.
+    pub connector: String,
+    /// The request as received.
+    pub request: WebhookRequest,
+    /// Gets the answer once the changes are committed, or why not.
+    pub reply: tokio::sync::oneshot::Sender<Answer>,
+}
+
+/// The HTTP answer to a webhook request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Answer {
+    /// The status code.
+    pub status: u16,
+    /// The JSON body.
+    pub body: Json,
+}
+
+impl Answer {
+    fn refused(status: u16, message: String) -> Answer {
+        Answer {
+            status,
+            body: json!({ "error": message }),
+        }
+    }
+}
+
+/// One connector that takes webhooks.
+struct Hook {
+    system: System,
+    http: Option<Arc<Client>>,
+    /// Per entity: whether it holds events, and the pipelines whose sources read it.
+    routes: HashMap<String, (EntityKind, Vec<String>)>,
+}
+
+/// The connectors that take webhooks, and the store their changes go to.
+pub struct Intake {
+    store: Store,
+    hooks: BTreeMap<String, Hook>,
+}
+
+/// The largest body each webhook connector takes, for the HTTP layer to enforce first.
+pub fn body_limits(config: &Config) -> HashMap<String, usize> {
+    config
+        .connectors
+        .iter()
+        .filter_map(|(name, c)| Some((name.clone(), c.webhook.as_ref()?.max_body_bytes)))
+        .collect()
+}
+
+impl Intake {
+    /// Connects every connector that has a `webhook` table, with its secret resolved.
+    pub fn open(config: &Config, runtime: &Runtime) -> anyhow::Result<Intake> {
+        let store = Store::open(&config.store)?;
+        let mut hooks = BTreeMap::new();
+        for (name, connector) in &config.connectors {
+            if connector.webhook.is_none() {
+                continue;
+            }
+            let settings = connector
+                .plugin_config(name, |var| std::env::var(var).ok())
+                .map_err(|e| anyhow::anyhow!(e))?;
+            let plugin = runtime
+                .load(&connector.plugin)
+                .with_context(|| format!("connector `{name}`"))?;
+            let (mut system, http) = connect(runtime, &plugin, name, connector, &store, &settings)?;
+            let described = system.describe()?.map_err(|e| {
+                anyhow::anyhow!("connector `{name}`: describe failed: {}", describe(&e))
+            })?;
+            let mut routes = HashMap::new();
+            for entity in described {
+                let pipelines = config
+                    .pipelines
+                    .iter()
+                    .filter(|p| {
+                        p.sources
+                            .iter()
+                            .any(|s| s.enabled && s.connector == *name && s.entity == entity.name)
+                    })
+                    .map(|p| p.name.clone())
+                    .collect();
+                routes.insert(entity.name, (entity.kind, pipelines));
+            }
+            hooks.insert(
+                name.clone(),
+                Hook {
+                    system,
+                    http,
+                    routes,
+                },
+            );
+        }
+        Ok(Intake { store, hooks })
+    }
+
+    /// Takes deliveries until every sender is gone; `taken` is told after each commit that
+    /// took something new in.
+    pub fn run(mut self, deliveries: Receiver<Delivery>, taken: impl Fn()) {
+        while let Ok(first) = deliveries.recv() {
+            let mut group = vec![first];
+            while group.len() < GROUP {
+                match deliveries.try_recv() {
+                    Ok(more) => group.push(more),
+                    Err(_) => break,
+                }
+            }
+            if self.take(group) > 0 {
+                taken();
+            }
+        }
+    }
+
+    /// Checks, routes and commits a group of deliveries, then answers each; returns how many
+    /// new changes were committed.
+    pub fn take(&mut self, group: Vec<Delivery>) -> usize {
+        let checked: Vec<(Delivery, Result<Vec<Received>, Answer>)> = group
+            .into_iter()
+            .map(|d| {
+                let rows = self.check(&d);
+                (d, rows)
+            })
+            .collect();
+        let now = crate::engine::now_micros();
+        let clients: Vec<Arc<Client>> =
+            self.hooks.values().filter_map(|h| h.http.clone()).collect();
+        let committed = self.store.transaction(|tx| {
+            let mut new = Vec::new();
+            for (_, rows) in &checked {
+                new.push(match rows {
+                    Ok(rows) => tx.take_in(rows, now)?,
+                    Err(_) => 0,
+                });
+            }
+            cycle::save_calls(tx, &clients)?;
+            Ok(new)
+        });
+        let mut total = 0;
+        match committed {
+            Ok(new) => {
+                for ((delivery, rows), new) in checked.into_iter().zip(new) {
+                    total += new;
+                    let answer = rows.map(|rows| Answer {
+                        status: 200,
+                        body: json!({ "received": rows.len(), "new": new }),
+                    });
+                    let _ = delivery
+                        .reply
+                        .send(answer.unwrap_or_else(|refused| refused));
+                }
+            }
+            Err(e) => {
+                tracing::error!("cannot store received changes: {e}");
+                for (delivery, rows) in checked {
+                    let answer = match rows {
+                        Ok(_) => Answer::refused(503, format!("cannot store the changes: {e}")),
+                        Err(refused) => refused,
+                    };
+                    let _ = delivery.reply.send(answer);
+                }
+            }
+        }
+        total
+    }
+
+    /// The rows one request becomes, or the answer refusing it.
+    fn check(&mut self, d: &Delivery) -> Result<Vec<Received>, Answer> {
+        let hook = self.hooks.get_mut(&d.connector).ok_or_else(|| {
+            Answer::refused(
+                404,
+                format!("connector `{}` takes no webhooks", d.connector),
+            )
+        })?;
+        let changes = match hook.system.webhook(&d.request) {
+            Ok(Ok(changes)) => changes,
+            Ok(Err(error)) => return Err(refusal(&d.connector, &error)),
+            Err(failure) => {
+                return Err(Answer::refused(
+                    500,
+                    format!("connector `{}` failed: {failure}", d.connector),
+                ));
+            }
+        };
+        let mut rows = Vec::new();
+        for (i, EntityChange { entity, record }) in changes.into_iter().enumerate() {
+            let Some((kind, pipelines)) = hook.routes.get(&entity).filter(|(_, p)| !p.is_empty())
+            else {
+                return Err(Answer::refused(
+                    422,
+                    format!(
+                        "change {}: no pipeline has `{}/{entity}` as an enabled source",
+                        i + 1,
+                        d.connector
+                    ),
+                ));
+            };
+            if record.id.trim().is_empty() {
+                return Err(Answer::refused(
+                    400,
+                    format!("change {}: the record has no id", i + 1),
+                ));
+            }
+            let json = record_json(&record);
+            // An event is named by its id; a change to an object by what it says, so the
+            // same change delivered twice is taken in once, and a later one is not lost.
+            let key = match kind {
+                EntityKind::Event => format!("event:{}", record.id),
+                EntityKind::Object => {
+                    format!("sha256:{}", hex(&Sha256::digest(json.as_bytes())))
+                }
+            };
+            for pipeline in pipelines {
+                rows.push(Received {
+                    pipeline: pipeline.clone(),
+                    connector: d.connector.clone(),
+                    entity: entity.clone(),
+                    key: key.clone(),
+                    record: json.clone(),
+                });
+            }
+        }
+        Ok(rows)
+    }
+}
+
+/// The status a connector's refusal is answered with, and its message.
+fn refusal(connector: &str, error: &PluginErrorValue) -> Answer {
+    let status = match error {
+        PluginErrorValue::Unauthorized(_) => 401,
+        PluginErrorValue::AccessDenied(_) => 403,
+        PluginErrorValue::InvalidInput(_) => 400,
+        PluginErrorValue::NotFound(_) => 404,
+        PluginErrorValue::RateLimited(_) => 429,
+        PluginErrorValue::Unavailable(_) => 503,
+        PluginErrorValue::InvalidConfig(_) | PluginErrorValue::Other(_) => 500,
+    };
+    Answer::refused(status, format!("{connector}: {}", describe(error)))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
