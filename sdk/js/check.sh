@@ -4,7 +4,7 @@
 # them against the Rust twins' behaviour:
 #   - extract-domain through `wasync plugin call`, on every case of
 #     tests/data/extract_domain_cases.txt;
-#   - filter in node through jco (the CLI's `plugin call` runs transforms only);
+#   - filter in node through jco (tests/languages.rs runs it through the host as well);
 #   - thrown exceptions become `error.other(message)` for the value that threw alone.
 # With --starters it also builds the four starters.
 #
