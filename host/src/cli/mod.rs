@@ -1,7 +1,11 @@
 //! The `wasync` command line: one clap enum, one module per command group.
 
+pub mod build;
 mod plugin;
 mod progress;
+mod records;
+mod scaffold;
+mod smoke;
 pub(crate) mod status;
 mod sync;
 

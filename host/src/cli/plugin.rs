@@ -1,12 +1,18 @@
-//! `wasync plugin inspect|call|list`: try a plugin without writing a pipeline.
+//! `wasync plugin inspect|call|list|new|build|test`: make, build and try a plugin without
+//! writing a pipeline.
 
 use super::RuntimeArgs;
-use crate::plugin::{Plugin, Runtime, World, builtin};
+use super::build::{self, Lang};
+use super::records::{outcome_to_json, parse_record_line};
+use super::scaffold::{self, Kind};
+use super::smoke;
+use crate::plugin::{Function, Grants, Plugin, Runtime, World, builtin, producers};
 use crate::value::{from_json, to_json};
 use anyhow::{Context, bail};
 use clap::Subcommand;
 use serde_json::json;
 use std::io::{BufRead, Write};
+use std::path::PathBuf;
 use std::sync::mpsc;
 
 #[derive(Debug, Subcommand)]
@@ -21,8 +27,11 @@ pub enum PluginCommand {
         #[command(flatten)]
         runtime: RuntimeArgs,
     },
-    /// Run a field transform over JSON values read one per line from stdin; writes one line
-    /// per input, in order: `{"ok": VALUE}` or `{"err": "MESSAGE"}`.
+    /// Run a plugin over JSON lines from stdin; writes one line per input, in order.
+    ///
+    /// A field transform reads values and writes `{"ok": VALUE}` or `{"err": "MESSAGE"}`. An
+    /// entity function reads records (`{"id": "1", "fields": {"Type": "Customer"}}`) and
+    /// writes `{"keep": RECORD}`, `{"stop": "REASON"}`, `{"attach": ...}` or `{"err": ...}`.
     Call {
         /// A component file, or the name of a first-party plugin.
         plugin: String,
@@ -32,11 +41,39 @@ pub enum PluginCommand {
         /// Values per call into the plugin.
         #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..))]
         batch_size: u32,
+        /// Entity functions: the unified entity the records are on their way to.
+        #[arg(long, default_value = "Account")]
+        entity: String,
         #[command(flatten)]
         runtime: RuntimeArgs,
     },
     /// List the first-party plugins built into this binary.
     List,
+    /// Make a new plugin folder that builds with `wasync plugin build` and has a smoke test.
+    New {
+        /// The language.
+        #[arg(long, value_enum)]
+        lang: Lang,
+        /// What kind of plugin.
+        #[arg(long, value_enum, default_value = "transform")]
+        kind: Kind,
+        /// The plugin's folder; its last part is the plugin's name.
+        name: PathBuf,
+    },
+    /// Build the plugin in a folder, whatever its language; prints the component's path.
+    Build {
+        /// The plugin's folder.
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+    },
+    /// Build the plugin in a folder, then run its `smoke.json` through the host.
+    Test {
+        /// The plugin's folder.
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        #[command(flatten)]
+        runtime: RuntimeArgs,
+    },
 }
 
 impl PluginCommand {
@@ -48,21 +85,23 @@ impl PluginCommand {
                 runtime,
             } => {
                 let runtime = Runtime::new(runtime.options())?;
-                inspect(&runtime.load(&plugin)?, json)
+                inspect(&plugin, &runtime.load(&plugin)?, json)
             }
             PluginCommand::Call {
                 plugin,
                 config,
                 batch_size,
+                entity,
                 runtime,
             } => {
                 let runtime = Runtime::new(runtime.options())?;
-                call(
-                    &runtime,
-                    &runtime.load(&plugin)?,
-                    &config,
-                    batch_size as usize,
-                )
+                let plugin = runtime.load(&plugin)?;
+                match plugin.world() {
+                    World::EntityFunction => {
+                        call_function(&runtime, &plugin, &config, &entity, batch_size as usize)
+                    }
+                    _ => call(&runtime, &plugin, &config, batch_size as usize),
+                }
             }
             PluginCommand::List => {
                 for name in builtin::names() {
@@ -70,12 +109,37 @@ impl PluginCommand {
                 }
                 Ok(())
             }
+            PluginCommand::New { lang, kind, name } => {
+                let dir = scaffold::new(&name, lang, kind)?;
+                println!("made {}", dir.display());
+                println!("build it:  wasync plugin build {}", dir.display());
+                println!("test it:   wasync plugin test {}", dir.display());
+                Ok(())
+            }
+            PluginCommand::Build { dir } => {
+                let out = build::build(&dir)?;
+                println!("{}", out.display());
+                Ok(())
+            }
+            PluginCommand::Test { dir, runtime } => {
+                let smoke = smoke::read(&dir)?;
+                let out = build::build(&dir)?;
+                let runtime = Runtime::new(runtime.options())?;
+                let plugin = runtime
+                    .load_file(&out)
+                    .with_context(|| format!("loading {}", out.display()))?;
+                smoke::run(&runtime, &plugin, &smoke)
+            }
         }
     }
 }
 
-fn inspect(plugin: &Plugin, as_json: bool) -> anyhow::Result<()> {
+fn inspect(spec: &str, plugin: &Plugin, as_json: bool) -> anyhow::Result<()> {
     let interface = plugin.interface();
+    let producers = match builtin::find(spec) {
+        Some(bytes) if !std::path::Path::new(spec).exists() => producers::read(bytes),
+        _ => producers::read(&std::fs::read(spec).with_context(|| format!("reading {spec}"))?),
+    };
     if as_json {
         let doc = json!({
             "name": plugin.name(),
@@ -85,6 +149,7 @@ fn inspect(plugin: &Plugin, as_json: bool) -> anyhow::Result<()> {
             "size": plugin.size(),
             "exports": interface.exports,
             "imports": interface.imports,
+            "producers": producers,
         });
         println!("{}", serde_json::to_string_pretty(&doc)?);
         return Ok(());
@@ -94,6 +159,21 @@ fn inspect(plugin: &Plugin, as_json: bool) -> anyhow::Result<()> {
     println!("wit:      wasync:plugin@{}", interface.version);
     println!("digest:   sha256:{}", plugin.digest());
     println!("size:     {} bytes", plugin.size());
+    let tools = |list: &[producers::Tool]| {
+        list.iter()
+            .map(|t| format!("{} {}", t.name, t.version).trim().to_owned())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if !producers.language.is_empty() {
+        println!("language: {}", tools(&producers.language));
+    }
+    if !producers.processed_by.is_empty() {
+        println!("built by: {}", tools(&producers.processed_by));
+    }
+    if !producers.sdk.is_empty() {
+        println!("sdk:      {}", tools(&producers.sdk));
+    }
     println!("exports:");
     for export in &interface.exports {
         println!("  {export}");
@@ -105,20 +185,10 @@ fn inspect(plugin: &Plugin, as_json: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Reads lines on a thread so a batch is whatever has arrived (up to `batch_size`): piped
-/// input goes through in full batches, a person typing sees each answer at once.
-fn call(runtime: &Runtime, plugin: &Plugin, config: &str, batch_size: usize) -> anyhow::Result<()> {
-    if plugin.world() != World::FieldTransform {
-        bail!(
-            "`wasync plugin call` runs field transforms; `{}` is a {} plugin",
-            plugin.name(),
-            plugin.world()
-        );
-    }
-    let mut transform = runtime
-        .transformer(plugin, config)
-        .with_context(|| format!("cannot configure `{}` with {config}", plugin.name()))?;
-
+/// Reads stdin on a thread and hands it out in batches of whatever has arrived (up to
+/// `batch_size`): piped input goes through in full batches, a person typing sees each answer
+/// at once.
+fn batches(batch_size: usize) -> impl Iterator<Item = Vec<std::io::Result<String>>> {
     let (tx, rx) = mpsc::sync_channel::<std::io::Result<String>>(batch_size);
     std::thread::spawn(move || {
         for line in std::io::stdin().lock().lines() {
@@ -127,11 +197,8 @@ fn call(runtime: &Runtime, plugin: &Plugin, config: &str, batch_size: usize) -> 
             }
         }
     });
-
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
-    let mut line_no = 0usize;
-    while let Ok(first) = rx.recv() {
+    std::iter::from_fn(move || {
+        let first = rx.recv().ok()?;
         let mut lines = vec![first];
         while lines.len() < batch_size {
             match rx.try_recv() {
@@ -139,6 +206,73 @@ fn call(runtime: &Runtime, plugin: &Plugin, config: &str, batch_size: usize) -> 
                 Err(_) => break,
             }
         }
+        Some(lines)
+    })
+}
+
+/// Runs an entity function over records read one per line.
+fn call_function(
+    runtime: &Runtime,
+    plugin: &Plugin,
+    config: &str,
+    entity: &str,
+    batch_size: usize,
+) -> anyhow::Result<()> {
+    let mut function: Function = runtime
+        .instance(plugin, config, Grants::default())
+        .with_context(|| format!("cannot configure `{}` with {config}", plugin.name()))?;
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let mut line_no = 0usize;
+    for lines in batches(batch_size) {
+        let mut parsed = Vec::with_capacity(lines.len());
+        let mut records = Vec::with_capacity(lines.len());
+        for line in lines {
+            line_no += 1;
+            let line = line.context("reading stdin")?;
+            match parse_record_line(&line, line_no) {
+                Ok(record) => {
+                    parsed.push(None);
+                    records.push(record);
+                }
+                Err(e) => parsed.push(Some(format!("{e:#}"))),
+            }
+        }
+        let mut results =
+            crate::plugin::isolate(&records, |chunk| function.apply(entity, chunk)).into_iter();
+        for entry in parsed {
+            let doc = match entry {
+                None => match results.next() {
+                    Some(Ok(outcome)) => outcome_to_json(&outcome),
+                    Some(Err(failure)) => json!({ "err": failure.to_string() }),
+                    None => bail!("internal: fewer results than records"),
+                },
+                Some(message) => json!({ "err": message }),
+            };
+            writeln!(out, "{doc}")?;
+        }
+        out.flush()?;
+    }
+    Ok(())
+}
+
+/// Runs a field transform over values read one per line.
+fn call(runtime: &Runtime, plugin: &Plugin, config: &str, batch_size: usize) -> anyhow::Result<()> {
+    if plugin.world() != World::FieldTransform {
+        bail!(
+            "`wasync plugin call` runs field transforms and entity functions; `{}` is a {} plugin",
+            plugin.name(),
+            plugin.world()
+        );
+    }
+    let mut transform = runtime
+        .transformer(plugin, config)
+        .with_context(|| format!("cannot configure `{}` with {config}", plugin.name()))?;
+
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let mut line_no = 0usize;
+    for lines in batches(batch_size) {
         // Parse each line; a bad line gets its error in place, the rest go to the plugin.
         let mut parsed = Vec::with_capacity(lines.len());
         let mut values = Vec::with_capacity(lines.len());

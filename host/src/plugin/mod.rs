@@ -19,6 +19,7 @@ mod calls;
 pub mod error;
 mod instance;
 pub mod limits;
+pub mod producers;
 mod state;
 pub mod world;
 

@@ -1,0 +1,115 @@
+//! `cargo bench --bench languages`: extract-domain in Rust, Python and JavaScript, through the
+//! host, at batch 10,000: the cost per value and its ratio to Rust; then each component's
+//! load time cold (compiled now, no cache) and from the compile cache.
+//!
+//! The Python and JavaScript twins are built (once, cached under the target dir) by the same
+//! builder as `tests/languages.rs`; their toolchains must be installed. Figures are best-of-N
+//! wall-clock times on a shared machine: compare the ratios of one run.
+
+#[path = "../../tests/languages_support/mod.rs"]
+#[allow(dead_code)] // the bench uses only the extract-domain twins
+mod languages_support;
+
+use languages_support::{JS_EXTRACT_DOMAIN, PY_EXTRACT_DOMAIN, component};
+use std::time::{Duration, Instant};
+use wasync::Value;
+use wasync::plugin::{Cache, Limits, Origin, Plugin, Runtime, RuntimeOptions};
+
+const BATCH: usize = 10_000;
+const ROUNDS: usize = 5;
+
+/// Realistic inputs: URLs, e-mail addresses and host names, mixed case, some IDN and junk.
+fn corpus() -> Vec<Value> {
+    (0..BATCH)
+        .map(|i| {
+            Value::Text(match i % 10 {
+                0 => format!("https://WWW.Company{i}.co.uk/about?ref=x"),
+                1 => format!("jane.doe{i}@Mail.Example{}.com", i % 97),
+                2 => format!("shop{i}.example.de"),
+                3 => format!("http://user:pw@api{i}.service.com.au:8443/v1"),
+                4 => format!("www.firma{i}.com.br"),
+                5 => format!("https://blog{i}.github.io/post"),
+                6 => format!("sub.{i}.example.kawasaki.jp"),
+                7 => format!("info@食狮{}.com.cn", i % 50),
+                8 => format!("Example{i}.ORG."),
+                _ => format!("not a url {i}"),
+            })
+        })
+        .collect()
+}
+
+fn runtime(cache: Cache) -> anyhow::Result<Runtime> {
+    Runtime::new(RuntimeOptions {
+        limits: Limits::default(),
+        cache,
+    })
+}
+
+/// Best-of-ROUNDS time of one batch call, per value.
+fn per_value(runtime: &Runtime, plugin: &Plugin, values: &[Value]) -> anyhow::Result<Duration> {
+    let mut transform = runtime.transformer(plugin, "{}")?;
+    transform.apply(values)?; // warm up: first call pays instantiation
+    let mut best = Duration::MAX;
+    for _ in 0..ROUNDS {
+        let started = Instant::now();
+        let results = transform.apply(values)?;
+        best = best.min(started.elapsed());
+        assert_eq!(results.len(), values.len());
+    }
+    Ok(best / values.len() as u32)
+}
+
+/// (cold, cached) load times of a component file.
+fn loads(path: &std::path::Path) -> anyhow::Result<(Duration, Duration)> {
+    let cold = runtime(Cache::off())?.load_file(path)?.load_time();
+    let dir = tempfile::tempdir()?;
+    runtime(Cache::at(dir.path()))?.load_file(path)?; // fills the cache
+    let cached = runtime(Cache::at(dir.path()))?.load_file(path)?;
+    assert_eq!(cached.origin(), Origin::Cached);
+    Ok((cold, cached.load_time()))
+}
+
+fn main() -> anyhow::Result<()> {
+    let values = corpus();
+    let rt = runtime(Cache::at(languages_support::cache_root().join("compiled")))?;
+    let rust = rt.load("extract-domain")?;
+    let python_path = component(PY_EXTRACT_DOMAIN);
+    let js_path = component(JS_EXTRACT_DOMAIN);
+    let python = rt.load_file(&python_path)?;
+    let js = rt.load_file(&js_path)?;
+
+    let rust_cost = per_value(&rt, &rust, &values)?;
+    println!("extract-domain, batch {BATCH}, best of {ROUNDS}, per value:");
+    println!("  rust        {:>9.2} µs  (1.0x)", micros(rust_cost));
+    for (name, plugin) in [("python", &python), ("javascript", &js)] {
+        let cost = per_value(&rt, plugin, &values)?;
+        println!(
+            "  {name:<11} {:>9.2} µs  ({:.1}x rust)",
+            micros(cost),
+            cost.as_secs_f64() / rust_cost.as_secs_f64()
+        );
+    }
+
+    println!("load time: cold (compiled now) / cached, component size:");
+    let rust_bytes = wasync::plugin::builtin::find("extract-domain").unwrap_or_default();
+    let rust_file = tempfile::NamedTempFile::new()?;
+    std::fs::write(rust_file.path(), rust_bytes)?;
+    for (name, path) in [
+        ("rust", rust_file.path()),
+        ("python", python_path.as_path()),
+        ("javascript", js_path.as_path()),
+    ] {
+        let (cold, cached) = loads(path)?;
+        println!(
+            "  {name:<11} {:>8.0} ms / {:>6.0} ms  ({:.1} MB)",
+            cold.as_secs_f64() * 1e3,
+            cached.as_secs_f64() * 1e3,
+            std::fs::metadata(path)?.len() as f64 / 1e6
+        );
+    }
+    Ok(())
+}
+
+fn micros(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e6
+}
