@@ -10,6 +10,7 @@ mod schema;
 pub use codec::{decode_fields, decode_value, encode_fields, encode_value};
 pub use intake::{Intake, Received};
 
+use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -133,6 +134,7 @@ impl Store {
             .map_err(err)?;
         conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(err)?;
+        stable_plans(&conn).map_err(err)?;
         schema::migrate(&mut conn).map_err(err)?;
         Ok(Store {
             conn,
@@ -151,6 +153,7 @@ impl Store {
             Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(err)?;
         conn.busy_timeout(std::time::Duration::from_secs(10))
             .map_err(err)?;
+        stable_plans(&conn).map_err(err)?;
         Ok(Store {
             conn,
             path: path.to_owned(),
@@ -206,31 +209,22 @@ impl Store {
     ) -> Result<Vec<Unified>> {
         // SQLite's planner, without statistics, prefers the primary key's `entity` prefix to
         // an expression index: name the index when the first field has one.
-        let hint = match matching.first() {
-            Some((field, _)) if self.has_index(&lookup_index(entity, field))? => {
-                format!(" INDEXED BY {}", lookup_index(entity, field))
-            }
-            _ => String::new(),
+        let indexed = match matching.first() {
+            Some((field, _)) => self.has_index(&lookup_index(entity, field))?,
+            None => false,
         };
-        let mut sql = format!(
-            "SELECT id, fields, meta, source, created, updated, deleted FROM records{hint} WHERE entity = ?1 AND deleted = 0",
-        );
         let mut args: Vec<rusqlite::types::Value> = vec![entity.to_owned().into()];
-        for (field, value) in matching {
+        for (_, value) in matching {
             let needle = match value {
                 Value::Null => return Ok(Vec::new()),
                 Value::Text(t) => t.trim().to_ascii_lowercase(),
                 other => codec::encode_value(other).to_string(),
             };
             args.push(needle.into());
-            sql.push_str(&format!(
-                " AND {} = ?{}",
-                schema::normalised_field(field),
-                args.len()
-            ));
         }
         args.push(i64::from(limit).into());
-        sql.push_str(&format!(" ORDER BY created, id LIMIT ?{}", args.len()));
+        let fields: Vec<&str> = matching.iter().map(|(f, _)| f.as_str()).collect();
+        let sql = find_sql(entity, &fields, indexed);
         let mut stmt = self.conn.prepare_cached(&sql).map_err(|e| self.err(e))?;
         let rows = stmt
             .query_map(rusqlite::params_from_iter(args), unified_from_row)
@@ -308,6 +302,44 @@ pub struct CycleRow {
 }
 
 /// The name of the index for lookups on `field` of `entity`.
+/// Turns on SQLite's query planner stability guarantee. Without it, a plan that SQLite ties to
+/// a bound value (a `LIMIT ?`, a join through a partial index) expires whenever the statement
+/// cache clears its bindings, and every lookup compiled its SQL again: a quarter of a sync's
+/// instructions. Our queries are equalities on keys; no plan gains from the values.
+fn stable_plans(conn: &Connection) -> rusqlite::Result<()> {
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)
+        .map(drop)
+}
+
+/// The query behind [`Store::find`]: `?1` the entity, then one parameter per field, then the
+/// limit.
+fn find_sql(entity: &str, fields: &[&str], indexed: bool) -> String {
+    let hint = match fields.first() {
+        Some(field) if indexed => format!(" INDEXED BY {}", lookup_index(entity, field)),
+        _ => String::new(),
+    };
+    let mut sql = format!(
+        "SELECT id, fields, meta, source, created, updated, deleted FROM records{hint} WHERE entity = ?1 AND deleted = 0",
+    );
+    for (i, field) in fields.iter().enumerate() {
+        sql.push_str(&format!(
+            " AND {} = ?{}",
+            schema::normalised_field(field),
+            i + 2
+        ));
+    }
+    sql.push_str(&format!(
+        " ORDER BY created, id LIMIT ?{}",
+        fields.len() + 2
+    ));
+    sql
+}
+
+/// Ids of live records with a match key: `?1` the entity, `?2` the key.
+const IDS_WITH_KEY: &str =
+    "SELECT k.id FROM match_keys k JOIN records r ON r.entity = k.entity AND r.id = k.id
+     WHERE k.entity = ?1 AND k.key = ?2 AND r.deleted = 0 ORDER BY k.id";
+
 fn lookup_index(entity: &str, field: &str) -> String {
     let name: String = format!("{entity}_{field}")
         .chars()
@@ -446,10 +478,7 @@ impl Tx<'_> {
     /// Ids of live records of `entity` having match key `key`.
     pub fn ids_with_key(&self, entity: &str, key: &str) -> rusqlite::Result<Vec<String>> {
         self.0
-            .prepare_cached(
-                "SELECT k.id FROM match_keys k JOIN records r ON r.entity = k.entity AND r.id = k.id
-                 WHERE k.entity = ?1 AND k.key = ?2 AND r.deleted = 0 ORDER BY k.id",
-            )?
+            .prepare_cached(IDS_WITH_KEY)?
             .query_map(params![entity, key], |r| r.get(0))?
             .collect()
     }
@@ -731,5 +760,67 @@ impl Tx<'_> {
             )?
             .query_map(params![pipeline], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rusqlite::StatementStatus;
+
+    /// A statement whose plan SQLite ties to bound values is compiled again on every use
+    /// (`clear_bindings` expires it): lookups and match-key queries did that, at ~100,000
+    /// instructions a call. The planner stability guarantee keeps each compiled once.
+    #[test]
+    fn lookups_and_match_keys_are_compiled_once() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut store = Store::open(&dir.path().join("s.db")).expect("open");
+        store.index_lookup_field("Account", "Name").expect("index");
+        store
+            .transaction(|tx| {
+                for i in 0..20 {
+                    let fields = BTreeMap::from([("Name".into(), Value::Text(format!("Co {i}")))]);
+                    let record = Unified {
+                        id: i.to_string(),
+                        fields,
+                        meta: BTreeMap::new(),
+                        source: "s".into(),
+                        created: i,
+                        updated: i,
+                        deleted: false,
+                    };
+                    tx.put_record("Account", &record)?;
+                    tx.set_match_keys("Account", &record.id, &[format!("k{i}")])?;
+                }
+                Ok(())
+            })
+            .expect("save");
+        for i in 0..20 {
+            let name = Value::Text(format!("co {i}"));
+            let found = store
+                .find("Account", &[("Name".into(), name)], 10)
+                .expect("find");
+            assert_eq!(found.len(), 1);
+            let ids = store
+                .read()
+                .ids_with_key("Account", &format!("k{i}"))
+                .expect("keys");
+            assert_eq!(ids, [i.to_string()]);
+        }
+        let statements = store.conn.prepare_cached("SELECT 1").map(drop);
+        assert!(statements.is_ok());
+        let mut reprepared = 0;
+        let mut cache = Vec::new();
+        for sql in [find_sql_for_test(), IDS_WITH_KEY.to_owned()] {
+            let stmt = store.conn.prepare_cached(&sql).expect("cached");
+            reprepared += stmt.get_status(StatementStatus::RePrepare);
+            cache.push(stmt.get_status(StatementStatus::Run));
+        }
+        assert_eq!(cache, [20, 20], "the statements checked are the ones used");
+        assert_eq!(reprepared, 0);
+    }
+
+    fn find_sql_for_test() -> String {
+        find_sql("Account", &["Name"], true)
     }
 }
