@@ -1,5 +1,6 @@
 //! The `wasync` command line: one clap enum, one module per command group.
 
+mod package;
 mod plugin;
 pub(crate) mod status;
 mod sync;
@@ -39,6 +40,9 @@ enum Command {
     /// Inspect and try plugins.
     #[command(subcommand)]
     Plugin(plugin::PluginCommand),
+    /// Build, publish and install shareable plugin packages.
+    #[command(subcommand)]
+    Package(package::PackageCommand),
     /// Run sync cycles: read changes, unify, write only what changed.
     Sync {
         /// The pipeline file.
@@ -170,6 +174,7 @@ pub fn main() -> ExitCode {
             runtime.options(),
         ),
         Command::Plugin(command) => command.run(),
+        Command::Package(command) => command.run(),
         Command::Sync {
             config,
             pipeline,
