@@ -4,6 +4,8 @@
 
 #[path = "support/registry.rs"]
 mod registry;
+#[path = "support/service.rs"]
+mod service;
 
 use registry::Registry;
 use std::path::{Path, PathBuf};
@@ -702,4 +704,94 @@ fn a_version_republished_with_other_contents_is_refused_unless_asked_for() {
     );
     assert!(lock(d).contains(&second_digest), "{}", lock(d));
     assert!(!lock(d).contains(&first_digest), "{}", lock(d));
+}
+
+#[test]
+fn wasync_serve_runs_webhook_events_through_a_package_installed_by_name() {
+    let registry = Registry::start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let folder = domain_folder(d, "1.2.0", "");
+    ok(
+        d,
+        &[
+            "package",
+            "build",
+            folder.to_str().expect("utf-8"),
+            "--out",
+            "domain.wasync",
+        ],
+    );
+    ok(
+        d,
+        &[
+            "package",
+            "publish",
+            "domain.wasync",
+            "--registry",
+            &registry.host,
+        ],
+    );
+
+    std::fs::create_dir_all(d.join("app/out")).expect("mkdir");
+    let config = d.join("app/wasync.toml");
+    std::fs::write(
+        &config,
+        r#"
+[connectors.events]
+plugin = "webhook"
+settings.entities.PageView = { kind = "event" }
+webhook = { secret_env = "WASYNC_TEST_SECRET" }
+
+[connectors.out]
+plugin = "jsonl"
+dirs = [{ host = "out", guest = "/data" }]
+settings.entities.PageView = { file = "pageviews.jsonl", id_field = "id", watermark_field = "at", kind = "event", upsert_key = "wasync_id" }
+
+[[pipeline]]
+name = "pageviews"
+entity = "PageView"
+schedule = "1h"
+
+[[pipeline.source]]
+connector = "events"
+entity = "PageView"
+fields = { url = "url", site = { from = "url", transforms = [{ plugin = "acme:domain" }] } }
+
+[[pipeline.destination]]
+connector = "out"
+entity = "PageView"
+external_id_field = "wasync_id"
+fields = { url = "url", site = "site" }
+"#,
+    )
+    .expect("write the pipeline file");
+    let config_arg = config.to_str().expect("utf-8");
+    ok(
+        d,
+        &[
+            "package",
+            "install",
+            "acme:domain",
+            "--registry",
+            &registry.host,
+            "--config",
+            config_arg,
+        ],
+    );
+
+    let service = service::Service::start(&config, &[]);
+    let (status, answer) = service.page_view("msg_1", "https://shop.Example.co.uk/pricing");
+    assert_eq!(status, 200, "{answer}");
+    let out = d.join("app/out/pageviews.jsonl");
+    assert!(
+        service::eventually(std::time::Duration::from_secs(30), || {
+            service::lines(&out)
+                .first()
+                .is_some_and(|r| r["site"] == "example.co.uk")
+        }),
+        "the event never arrived through acme:domain: {:?}",
+        service::lines(&out)
+    );
+    assert_eq!(service.terminate().code(), Some(0));
 }
