@@ -184,7 +184,10 @@ mod tests {
         let p = package();
         std::fs::write(&path, p.to_file_bytes()).expect("write");
         let back = Package::read_file(&path).expect("reads back");
-        assert_eq!((back.digest, back.manifest), (p.digest.clone(), p.manifest));
+        assert_eq!(
+            (back.digest, back.manifest),
+            (p.digest.clone(), p.manifest.clone())
+        );
 
         let bytes = p.to_file_bytes();
         let document_at = bytes.iter().position(|b| *b == b'\n').expect("header") + 20;

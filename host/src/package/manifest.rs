@@ -343,10 +343,14 @@ mod tests {
         }
         let mut m = manifest();
         m.version = "1.0".into();
-        assert!(m.check().unwrap_err().contains("semantic version"));
+        assert!(m.check().expect_err("refused").contains("semantic version"));
         let mut m = manifest();
         m.world = "wasync:plugin/connector@0.1.0".into();
-        assert!(m.check().unwrap_err().contains("does not match `kind`"));
+        assert!(
+            m.check()
+                .expect_err("refused")
+                .contains("does not match `kind`")
+        );
         let mut m = manifest();
         m.kind = "transform".into();
         assert!(m.check().is_ok());
@@ -356,11 +360,17 @@ mod tests {
     fn configuration_is_checked_against_the_declared_keys() {
         let m = manifest();
         assert!(m.check_config(r#"{"limit": 3}"#).is_ok());
-        let e = m.check_config(r#"{"limit": "3"}"#).unwrap_err().to_string();
+        let e = m
+            .check_config(r#"{"limit": "3"}"#)
+            .expect_err("refused")
+            .to_string();
         assert!(e.contains("key `limit` must be an integer"), "{e}");
-        let e = m.check_config(r#"{"limt": 3}"#).unwrap_err().to_string();
+        let e = m
+            .check_config(r#"{"limt": 3}"#)
+            .expect_err("refused")
+            .to_string();
         assert!(e.contains("unknown key `limt` (it takes: limit)"), "{e}");
-        let e = m.check_config("{}").unwrap_err().to_string();
+        let e = m.check_config("{}").expect_err("refused").to_string();
         assert!(e.contains("required key `limit` is missing"), "{e}");
     }
 
@@ -369,7 +379,7 @@ mod tests {
         let mut m = manifest();
         assert!(m.check_wit().is_ok());
         m.world = "wasync:plugin/field-transform@0.2.0".into();
-        let e = m.check_wit().unwrap_err().to_string();
+        let e = m.check_wit().expect_err("refused").to_string();
         assert!(
             e.contains("@0.2.0") && e.contains("wasync:plugin@0.1.0"),
             "{e}"
