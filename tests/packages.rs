@@ -704,6 +704,17 @@ fn a_version_republished_with_other_contents_is_refused_unless_asked_for() {
     );
     assert!(lock(d).contains(&second_digest), "{}", lock(d));
     assert!(!lock(d).contains(&first_digest), "{}", lock(d));
+    let installed = |digest: &str| {
+        d.join("app/.wasync/packages")
+            .join(digest.trim_start_matches("sha256:"))
+            .is_dir()
+    };
+    assert!(
+        installed(&second_digest) && !installed(&first_digest),
+        "the replaced files are gone"
+    );
+    let ran = ok(d, &["sync", "--config", config, "--once"]);
+    assert!(ran.contains("written 2"), "{ran}");
 }
 
 #[test]

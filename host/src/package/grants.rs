@@ -112,3 +112,63 @@ pub fn grant_lines(manifest: &Manifest) -> Vec<String> {
     }
     lines
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::package::manifest::Capabilities;
+    use crate::plugin::DirGrant;
+
+    fn asking(capabilities: Capabilities) -> Manifest {
+        Manifest {
+            name: "acme:x".into(),
+            version: "1.0.0".into(),
+            kind: "field-transform".into(),
+            world: "wasync:plugin/field-transform@0.1.0".into(),
+            description: String::new(),
+            capabilities,
+            config: None,
+        }
+    }
+
+    #[test]
+    fn only_what_is_granted_is_accepted() {
+        let limits = Limits::default();
+        let none = Grants::default();
+        assert!(check_use(&asking(Capabilities::default()), "{}", &none, limits).is_ok());
+
+        let host = asking(Capabilities {
+            hosts: vec!["api.example.com".into()],
+            ..Capabilities::default()
+        });
+        let e = check_use(&host, "{}", &none, limits).expect_err("refused");
+        assert!(
+            e.to_string()
+                .contains("host `api.example.com`, which is not granted: this use has no network"),
+            "{e}"
+        );
+
+        let dir = asking(Capabilities {
+            dirs: vec!["/data".into()],
+            ..Capabilities::default()
+        });
+        let e = check_use(&dir, "{}", &none, limits).expect_err("refused");
+        assert!(e.to_string().contains("directory `/data`"), "{e}");
+        let granted = Grants {
+            dirs: vec![DirGrant {
+                host: "in".into(),
+                guest: "/data".into(),
+                read_only: true,
+            }],
+            ..Grants::default()
+        };
+        assert!(check_use(&dir, "{}", &granted, limits).is_ok());
+
+        let memory = asking(Capabilities {
+            memory_mib: 300,
+            ..Capabilities::default()
+        });
+        let e = check_use(&memory, "{}", &none, limits).expect_err("refused");
+        assert!(e.to_string().contains("300 MiB of memory"), "{e}");
+    }
+}

@@ -178,6 +178,13 @@ pub fn install(
     };
     lock.put(locked.clone());
     lock.write(config_dir)?;
+    // The version it replaced is no longer named by the lock: its files go (a running
+    // service read them into memory when it loaded them).
+    if let Some(old) = &previous
+        && old.digest != package.digest
+    {
+        let _ = std::fs::remove_dir_all(package_dir(config_dir, &old.digest));
+    }
     Ok(Installed {
         locked,
         replaced: previous
