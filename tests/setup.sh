@@ -2,7 +2,8 @@
 # Installs what the tests need beyond Rust, pinned, so `cargo test` passes on a fresh machine:
 #   - the wasm32-wasip2 target: first-party plugins and test guests are built for it;
 #   - componentize-py (sdk/python/requirements.txt): the Python twins and starters;
-#   - componentize-js and jco (sdk/js/package-lock.json, Node.js 20+): the JavaScript ones.
+#   - componentize-js and jco (sdk/js/package-lock.json, Node.js 20+): the JavaScript ones;
+#   - Debian's docker-registry: the OCI registry the package tests start on 127.0.0.1.
 # Safe to run again: each step is a no-op when its tools are already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,3 +24,10 @@ if [ "$node_major" -lt 20 ]; then
   exit 1
 fi
 npm ci --prefix sdk/js --no-audit --no-fund --loglevel=error
+
+if ! command -v docker-registry >/dev/null && [ ! -x /usr/bin/docker-registry ]; then
+  sudo=""
+  if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq docker-registry >/dev/null
+fi

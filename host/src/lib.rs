@@ -9,6 +9,7 @@ pub mod config;
 pub mod demo;
 pub mod engine;
 pub mod http;
+pub mod package;
 pub mod plugin;
 pub mod serve;
 pub mod store;

@@ -1,6 +1,7 @@
 //! The `wasync` command line: one clap enum, one module per command group.
 
 pub mod build;
+mod package;
 mod plugin;
 mod progress;
 mod records;
@@ -44,6 +45,9 @@ enum Command {
     /// Inspect and try plugins.
     #[command(subcommand)]
     Plugin(plugin::PluginCommand),
+    /// Build, publish and install shareable plugin packages.
+    #[command(subcommand)]
+    Package(package::PackageCommand),
     /// Run sync cycles: read changes, unify, write only what changed.
     Sync {
         /// The pipeline file.
@@ -175,6 +179,7 @@ pub fn main() -> ExitCode {
             runtime.options(),
         ),
         Command::Plugin(command) => command.run(),
+        Command::Package(command) => command.run(),
         Command::Sync {
             config,
             pipeline,

@@ -60,6 +60,9 @@ pub struct Config {
     /// The long-running service (`wasync serve`).
     #[serde(default)]
     pub serve: ServeConfig,
+    /// The file's folder: where `wasync.lock` and installed packages are found.
+    #[serde(skip)]
+    pub dir: PathBuf,
 }
 
 fn default_store() -> PathBuf {
@@ -339,6 +342,7 @@ impl Config {
             message,
         })?;
         let base = path.parent().unwrap_or(Path::new("."));
+        config.dir = base.to_owned();
         config.store = base.join(&config.store);
         for connector in config.connectors.values_mut() {
             for dir in &mut connector.dirs {

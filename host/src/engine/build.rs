@@ -139,6 +139,8 @@ struct Connection {
 /// Loads plugins once per process, by how they are named in the configuration.
 struct Loader<'a> {
     runtime: &'a Runtime,
+    /// The pipeline file's folder, where installed packages are resolved.
+    dir: &'a std::path::Path,
     loaded: HashMap<String, Plugin>,
 }
 
@@ -147,7 +149,7 @@ impl Loader<'_> {
         if let Some(plugin) = self.loaded.get(spec) {
             return Ok(plugin.clone());
         }
-        let plugin = self.runtime.load(spec)?;
+        let plugin = crate::package::load(self.runtime, spec, self.dir)?;
         self.loaded.insert(spec.to_owned(), plugin.clone());
         Ok(plugin)
     }
@@ -223,6 +225,7 @@ pub fn pipelines(
 ) -> anyhow::Result<Vec<Pipeline>> {
     let mut loader = Loader {
         runtime,
+        dir: &config.dir,
         loaded: HashMap::new(),
     };
     let lookup = LookupGrant(Arc::new(StoreLookup(Mutex::new(Store::open_read_only(

@@ -85,6 +85,12 @@ impl Client {
         &self.connector
     }
 
+    /// Whether `url` is on the connector's allowed hosts (what a package's asked hosts are
+    /// checked against).
+    pub fn allows(&self, url: &Url) -> bool {
+        self.allow.allows(url)
+    }
+
     /// Whether today's budget is spent.
     pub fn spent(&self) -> bool {
         lock(&self.ledger).spent(today())

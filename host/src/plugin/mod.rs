@@ -145,6 +145,7 @@ impl Runtime {
                 })?;
         Ok(Plugin {
             name: name.into(),
+            package: None,
             inner: Arc::new(Loaded {
                 digest,
                 interface,
@@ -176,6 +177,9 @@ impl Runtime {
             }
             .into());
         }
+        if let Some(manifest) = plugin.package() {
+            crate::package::check_use(manifest, config, &grants, self.limits)?;
+        }
         Ok(Instance::new(plugin, config, grants, self.limits)?)
     }
 }
@@ -185,6 +189,8 @@ impl Runtime {
 pub struct Plugin {
     name: Arc<str>,
     inner: Arc<Loaded>,
+    /// The manifest, when it was loaded from an installed package.
+    package: Option<Arc<crate::package::Manifest>>,
 }
 
 struct Loaded {
@@ -200,6 +206,17 @@ impl Plugin {
     /// Its name: the first-party name or the file's stem.
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// The package manifest, when it came from an installed package.
+    pub fn package(&self) -> Option<&crate::package::Manifest> {
+        self.package.as_deref()
+    }
+
+    /// The same plugin, known to come from the package `manifest` describes.
+    pub fn with_package(mut self, manifest: crate::package::Manifest) -> Plugin {
+        self.package = Some(Arc::new(manifest));
+        self
     }
 
     /// SHA-256 of the component, hex.

@@ -87,8 +87,7 @@ impl Intake {
             let settings = connector
                 .plugin_config(name, |var| std::env::var(var).ok())
                 .map_err(|e| anyhow::anyhow!(e))?;
-            let plugin = runtime
-                .load(&connector.plugin)
+            let plugin = crate::package::load(runtime, &connector.plugin, &config.dir)
                 .with_context(|| format!("connector `{name}`"))?;
             let (mut system, http) = connect(runtime, &plugin, name, connector, &store, &settings)?;
             let described = system.describe()?.map_err(|e| {
