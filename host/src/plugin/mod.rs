@@ -20,6 +20,7 @@ pub mod error;
 mod instance;
 pub mod limits;
 mod state;
+pub mod version;
 pub mod world;
 
 pub use cache::{Cache, Origin};
@@ -145,6 +146,7 @@ impl Runtime {
         Ok(Plugin {
             name: name.into(),
             inner: Arc::new(Loaded {
+                version: version::of(bytes, &digest),
                 digest,
                 interface,
                 origin,
@@ -188,6 +190,7 @@ pub struct Plugin {
 
 struct Loaded {
     digest: String,
+    version: String,
     interface: Interface,
     origin: Origin,
     load_time: Duration,
@@ -204,6 +207,16 @@ impl Plugin {
     /// SHA-256 of the component, hex.
     pub fn digest(&self) -> &str {
         &self.inner.digest
+    }
+
+    /// Its version: the one the component declares, else `sha256:` and 12 hex digits.
+    pub fn version(&self) -> &str {
+        &self.inner.version
+    }
+
+    /// `name@version`, as the transaction log records it.
+    pub fn label(&self) -> String {
+        format!("{}@{}", self.name, self.inner.version)
     }
 
     /// The world it implements.
