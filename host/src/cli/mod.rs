@@ -1,6 +1,7 @@
 //! The `wasync` command line: one clap enum, one module per command group.
 
 mod plugin;
+mod reload;
 pub(crate) mod status;
 mod sync;
 
