@@ -264,6 +264,21 @@ fn an_edited_pipeline_file_is_applied_between_cycles_and_an_invalid_one_is_refus
         error(&service)
     );
     assert_eq!(order(3)["copy"], "s3|v000");
+
+    // So is one that brings in a component file that is not there.
+    let missing = pipeline_text(port, 50, 20, "").replace(
+        r#"{ plugin = "plugins/versioned.wasm" }"#,
+        r#"{ plugin = "plugins/versioned.wasm" }, { plugin = "plugins/missing.wasm" }"#,
+    );
+    std::fs::write(&config, missing).expect("edit");
+    assert!(
+        eventually(WAIT, || error(&service)
+            .as_str()
+            .is_some_and(|e| e.contains("missing.wasm"))),
+        "a configuration with a missing plugin was applied: {}",
+        error(&service)
+    );
+    assert_eq!(order(4)["copy"], "s4|v000");
     assert_eq!(service.terminate().code(), Some(0));
 }
 

@@ -154,49 +154,27 @@ impl Watcher {
                 }
             }
         }
-        let candidate = config.as_ref().unwrap_or(&self.config).clone();
-
-        // Plugins: each new version compiled and checked against every use.
-        let mut plugins = Plugins::new();
-        let uses = candidate.plugin_uses();
-        for spec in candidate.plugin_specs() {
-            let old = self.plugins.get(&spec);
-            match self.prepare(&spec, old, &uses) {
-                Ok(Some(plugin)) => {
-                    plugins.insert(spec, plugin);
-                }
-                Ok(None) => {
-                    if let Some(old) = old {
-                        plugins.insert(spec.clone(), old.clone());
-                        self.board.lock().clear(&spec);
-                    }
-                }
-                Err(error) => {
-                    tracing::error!(
-                        "plugin `{spec}`: new version refused, the old one keeps serving: {error}"
-                    );
-                    self.board.lock().refused(&spec, &error);
-                    outcome.refused.push(Refused {
-                        plugin: spec.clone(),
-                        error: error.clone(),
-                    });
-                    match old {
-                        Some(old) => drop(plugins.insert(spec, old.clone())),
-                        // A plugin the new configuration brings in, unusable: the
-                        // configuration cannot run.
-                        None if config.is_some() => {
-                            // Tried again at the next reload, when the plugin may be fixed.
-                            (config, self.config_digest) = (None, None);
-                            outcome.config = "refused".into();
-                            let error = format!("plugin `{spec}`: {error}");
-                            outcome.config_error = Some(error.clone());
-                            self.board.lock().file.error = Some(error);
-                        }
-                        None => {}
-                    }
-                }
+        // Plugins: each new version compiled and checked against every use. A new
+        // configuration whose own new plugin is unusable cannot run: refused, and the
+        // running configuration's plugins are looked at instead.
+        let plugins = match config.as_ref().map(|c| self.plugins_for(c, &mut outcome)) {
+            Some(Ok(plugins)) => plugins,
+            Some(Err(error)) => {
+                tracing::error!("pipeline file refused, the running configuration stays: {error}");
+                // Tried again at the next reload, when the plugin may be fixed.
+                (config, self.config_digest) = (None, None);
+                outcome.config = "refused".into();
+                outcome.config_error = Some(error.clone());
+                outcome.refused.clear();
+                self.board.lock().file.error = Some(error);
+                let running = self.config.clone();
+                self.plugins_for(&running, &mut outcome).unwrap_or_default()
             }
-        }
+            None => {
+                let running = self.config.clone();
+                self.plugins_for(&running, &mut outcome).unwrap_or_default()
+            }
+        };
         let new_plugins: Vec<Swapped> = plugins
             .iter()
             .filter(|(spec, p)| {
@@ -277,6 +255,38 @@ impl Watcher {
             }
         }
         outcome
+    }
+
+    /// Every plugin `config` uses: the running version where the file has not changed or its
+    /// new version is refused (said in `outcome` and on the board), else the new one. Err
+    /// when a plugin that is not running yet cannot be used.
+    fn plugins_for(&self, config: &Config, outcome: &mut Outcome) -> Result<Plugins, String> {
+        let mut plugins = Plugins::new();
+        let uses = config.plugin_uses();
+        for spec in config.plugin_specs() {
+            let old = self.plugins.get(&spec);
+            match (self.prepare(&spec, old, &uses), old) {
+                (Ok(Some(plugin)), _) => drop(plugins.insert(spec, plugin)),
+                (Ok(None), Some(old)) => {
+                    plugins.insert(spec.clone(), old.clone());
+                    self.board.lock().clear(&spec);
+                }
+                (Ok(None), None) => {}
+                (Err(error), Some(old)) => {
+                    tracing::error!(
+                        "plugin `{spec}`: new version refused, the old one keeps serving: {error}"
+                    );
+                    self.board.lock().refused(&spec, &error);
+                    outcome.refused.push(Refused {
+                        plugin: spec.clone(),
+                        error,
+                    });
+                    plugins.insert(spec, old.clone());
+                }
+                (Err(error), None) => return Err(format!("plugin `{spec}`: {error}")),
+            }
+        }
+        Ok(plugins)
     }
 
     /// The new version of `spec` loaded and checked, `None` when it has not changed.
