@@ -201,6 +201,37 @@ fn a_transform_swapped_while_orders_stream_in_processes_every_order_exactly_once
     assert_eq!(service.terminate().code(), Some(0));
 }
 
+/// The pipeline file with refunds too: a new entity of the webhook connector, and a new
+/// pipeline that takes them into `out/refunds.jsonl`.
+fn with_refunds(text: &str) -> String {
+    let order = r#"settings.entities.Order = { kind = "object", id_field = "order_id", watermark_field = "updated_at" }"#;
+    assert!(text.contains(order));
+    let refund = r#"settings.entities.Refund = { kind = "object", id_field = "refund_id", watermark_field = "updated_at" }"#;
+    text.replace(order, &format!("{order}\n{refund}"))
+        + r#"
+[connectors.refunds]
+plugin = "jsonl"
+dirs = [{ host = "out", guest = "/data" }]
+settings.entities.Refund = { file = "refunds.jsonl", id_field = "id", watermark_field = "at", upsert_key = "wasync_id" }
+
+[[pipeline]]
+name = "refunds"
+entity = "Refund"
+schedule = "1h"
+
+[[pipeline.source]]
+connector = "events"
+entity = "Refund"
+fields = { amount = "amount" }
+
+[[pipeline.destination]]
+connector = "refunds"
+entity = "Refund"
+external_id_field = "wasync_id"
+fields = { amount = "amount" }
+"#
+}
+
 #[test]
 fn an_edited_pipeline_file_is_applied_between_cycles_and_an_invalid_one_is_refused() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -223,15 +254,35 @@ fn an_edited_pipeline_file_is_applied_between_cycles_and_an_invalid_one_is_refus
     };
     assert!(order(0).get("copy").is_none());
 
-    // A valid edit: the destination gets another field, from the next cycle on.
+    // A valid edit: the destination gets another field, from the next cycle on, and a new
+    // pipeline takes the same webhooks into another file.
     let loaded = |s: &Service| s.get("/status").1["config"]["loaded_at"].clone();
     let before = loaded(&service);
-    std::fs::write(&config, pipeline_text(port, 50, 20, r#", copy = "status""#)).expect("edit");
+    let edited = with_refunds(&pipeline_text(port, 50, 20, r#", copy = "status""#));
+    std::fs::write(&config, edited).expect("edit");
     assert!(
         eventually(WAIT, || loaded(&service) != before),
         "never applied"
     );
     assert_eq!(order(1)["copy"], "s1|v000");
+    let body = serde_json::json!({"entity": "Refund", "data": {
+        "refund_id": "r-1", "amount": 12, "updated_at": "2026-11-24T10:00:00Z"}})
+    .to_string()
+    .into_bytes();
+    let headers = wasync_standins::webhooks::standard_headers(service::SECRET, "r1", &body);
+    let (status, answer) = service.post("events", &body, &headers);
+    assert_eq!(status, 200, "the intake takes the new entity: {answer}");
+    let refunds = || lines(&dir.path().join("out/refunds.jsonl"));
+    assert!(
+        eventually(WAIT, || refunds().iter().any(|r| r["amount"] == 12)),
+        "the new pipeline got nothing: {:?} {}",
+        refunds(),
+        service.get("/status").1
+    );
+    assert_eq!(
+        service.get("/status").1["pipelines"][1]["pipeline"],
+        "refunds"
+    );
 
     // An invalid edit is refused with the key named; the running configuration stays.
     std::fs::write(&config, pipeline_text(port, 50, 0, r#", copy = "status""#)).expect("edit");

@@ -6,7 +6,7 @@ use crate::config::Config;
 use crate::engine::{Plugins, now_micros};
 use crate::value::rfc3339;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -82,6 +82,8 @@ pub struct Board(Arc<Mutex<State>>);
 pub struct State {
     /// The configuration running.
     pub config: Config,
+    /// The largest body each webhook connector of `config` takes.
+    pub limits: HashMap<String, usize>,
     /// The pipeline file's reloads.
     pub file: ConfigState,
     /// Plugins by reference.
@@ -89,11 +91,18 @@ pub struct State {
 }
 
 impl Board {
-    /// A board for `config`, loaded from `file`, running `plugins`.
-    pub fn new(config: Config, file: PathBuf, plugins: &Plugins) -> Board {
+    /// A board for `config` (whose webhook connectors take bodies up to `limits`), loaded
+    /// from `file`, running `plugins`.
+    pub fn new(
+        config: Config,
+        limits: HashMap<String, usize>,
+        file: PathBuf,
+        plugins: &Plugins,
+    ) -> Board {
         let now = rfc3339(now_micros());
         let mut state = State {
             config,
+            limits,
             file: ConfigState {
                 file,
                 loaded_at: now,

@@ -92,18 +92,21 @@ pub fn run(options: &Options) -> anyhow::Result<()> {
 
     // The intake: the webhook connectors, with their secrets.
     let (deliver, deliveries) = mpsc::channel::<Delivery>();
+    let (reconfigure, reconfigurations) = mpsc::channel::<Config>();
     let intake = {
         let (config, runtime, wake) = (config.clone(), options.runtime.clone(), wake.clone());
         std::thread::Builder::new()
             .name("wasync-intake".into())
             .spawn(move || {
                 let intake = Runtime::new(runtime).and_then(|runtime| {
-                    Intake::open(&config, &runtime).context("cannot start the webhook intake")
+                    let intake = Intake::open(&config, &runtime)
+                        .context("cannot start the webhook intake")?;
+                    Ok((intake, runtime))
                 });
                 match intake {
-                    Ok(intake) => {
+                    Ok((intake, runtime)) => {
                         let _ = ready.send(Ok(()));
-                        intake.run(deliveries, || {
+                        intake.run(deliveries, reconfigurations, &runtime, || {
                             let _ = wake.send(Wake::Received);
                         });
                     }
@@ -124,7 +127,12 @@ pub fn run(options: &Options) -> anyhow::Result<()> {
 
     // The watcher: hot load of plugins and the pipeline file.
     let (runtime, plugins) = loaded.recv().context("the cycle runner ended early")?;
-    let board = board::Board::new(config.clone(), options.config.clone(), &plugins);
+    let board = board::Board::new(
+        config.clone(),
+        intake::body_limits(&config),
+        options.config.clone(),
+        &plugins,
+    );
     let (reload, reloads) = mpsc::channel::<watch::Request>();
     let watcher = {
         let watcher = watch::Watcher::new(
@@ -134,6 +142,7 @@ pub fn run(options: &Options) -> anyhow::Result<()> {
             plugins,
             board.clone(),
             wake.clone(),
+            reconfigure,
         );
         let every =
             (config.serve.watch_ms > 0).then(|| Duration::from_millis(config.serve.watch_ms));
@@ -144,7 +153,6 @@ pub fn run(options: &Options) -> anyhow::Result<()> {
 
     let front = routes::Front {
         deliver,
-        limits: intake::body_limits(&config),
         board,
         reload,
     };

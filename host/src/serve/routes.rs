@@ -14,7 +14,6 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::{Value as Json, json};
-use std::collections::HashMap;
 use std::io::Write;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -24,8 +23,6 @@ use std::sync::mpsc::Sender;
 pub struct Front {
     /// To the intake.
     pub deliver: Sender<Delivery>,
-    /// The largest body each webhook connector takes.
-    pub limits: HashMap<String, usize>,
     /// Hot load's board: the configuration running and the plugins' versions, for `/status`.
     pub board: Board,
     /// To the watcher, for `POST /reload`.
@@ -140,7 +137,8 @@ async fn webhook(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let Some(&limit) = front.limits.get(&connector) else {
+    let limit = front.board.lock().limits.get(&connector).copied();
+    let Some(limit) = limit else {
         let message = format!("connector `{connector}` takes no webhooks");
         return reply(404, json!({ "error": message }));
     };

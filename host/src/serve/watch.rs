@@ -47,6 +47,8 @@ pub struct Watcher {
     seen: HashMap<PathBuf, Seen>,
     board: Board,
     runner: Sender<Wake>,
+    /// To the webhook intake: a configuration applied.
+    intake: Sender<Config>,
 }
 
 impl Watcher {
@@ -59,6 +61,7 @@ impl Watcher {
         plugins: Plugins,
         board: Board,
         runner: Sender<Wake>,
+        intake: Sender<Config>,
     ) -> Watcher {
         let mut watcher = Watcher {
             path,
@@ -69,6 +72,7 @@ impl Watcher {
             seen: HashMap::new(),
             board,
             runner,
+            intake,
         };
         for file in watcher.files() {
             if let Some(seen) = look(&file, None) {
@@ -141,10 +145,13 @@ impl Watcher {
         let edited = self.seen.get(&self.path).map(|s| s.digest.clone());
         if edited.is_some() && edited != self.config_digest {
             self.config_digest = edited;
-            match Config::load(&self.path) {
+            // The webhook secrets too: the intake must be able to take the file.
+            let loaded = Config::load(&self.path)
+                .map_err(|e| e.to_string())
+                .and_then(|c| secrets(&c).map(|()| c));
+            match loaded {
                 Ok(c) => config = Some(c),
-                Err(e) => {
-                    let error = e.to_string();
+                Err(error) => {
                     tracing::error!(
                         "pipeline file refused, the running configuration stays: {error}"
                     );
@@ -227,7 +234,16 @@ impl Watcher {
                 }
                 let mut board = self.board.lock();
                 board.running(&plugins);
+                // The intake takes a new configuration, or a new version of a connector it
+                // runs, before its next delivery: from then on webhooks go the new way.
+                let webhook_swapped = running.connectors.values().any(|c| {
+                    c.webhook.is_some() && new_plugins.iter().any(|s| s.plugin == c.plugin)
+                });
+                if config_changed || webhook_swapped {
+                    let _ = self.intake.send(running.clone());
+                }
                 if config_changed {
+                    board.limits = super::intake::body_limits(&running);
                     board.config = running.clone();
                     board.file.loaded_at = crate::value::rfc3339(crate::engine::now_micros());
                     board.file.error = None;
@@ -329,6 +345,16 @@ impl Watcher {
         }
         Ok(Some(plugin))
     }
+}
+
+/// Whether every webhook connector's secret can be had (from the file or its variable).
+fn secrets(config: &Config) -> Result<(), String> {
+    for (name, connector) in &config.connectors {
+        if connector.webhook.is_some() {
+            connector.plugin_config(name, |var| std::env::var(var).ok())?;
+        }
+    }
+    Ok(())
 }
 
 /// Configures `plugin` once as `u` asks: the world it must implement, and its constructor's
