@@ -13,6 +13,7 @@ fn main() {
     wasm::rerun_if_changed(&[
         guests.join("Cargo.toml"),
         guests.join("hostile"),
+        guests.join("versioned"),
         root.join("sdk/src"),
         root.join("sdk/macros/src"),
         root.join("wit"),

@@ -5,6 +5,7 @@ mod package;
 mod plugin;
 mod progress;
 mod records;
+mod reload;
 mod scaffold;
 mod smoke;
 pub(crate) mod status;

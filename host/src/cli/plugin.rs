@@ -74,6 +74,19 @@ pub enum PluginCommand {
         #[command(flatten)]
         runtime: RuntimeArgs,
     },
+    /// Have a running `wasync serve` load changed plugins and its pipeline file now (hot
+    /// load); prints what was swapped in and what was refused (and exits 1 if anything was).
+    Reload {
+        /// The pipeline file the service runs; its `[serve] listen` says where it is.
+        #[arg(long, value_name = "FILE", required_unless_present = "url")]
+        config: Option<std::path::PathBuf>,
+        /// The service's URL instead (`http://127.0.0.1:7870`).
+        #[arg(long, value_name = "URL")]
+        url: Option<String>,
+        /// Print the answer as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 impl PluginCommand {
@@ -102,6 +115,9 @@ impl PluginCommand {
                     }
                     _ => call(&runtime, &plugin, &config, batch_size as usize),
                 }
+            }
+            PluginCommand::Reload { config, url, json } => {
+                super::reload::run(config.as_deref(), url.as_deref(), json)
             }
             PluginCommand::List => {
                 for name in builtin::names() {
@@ -146,6 +162,7 @@ fn inspect(spec: &str, plugin: &Plugin, as_json: bool) -> anyhow::Result<()> {
             "world": interface.world,
             "wit_version": interface.version,
             "digest": format!("sha256:{}", plugin.digest()),
+            "version": plugin.version(),
             "size": plugin.size(),
             "exports": interface.exports,
             "imports": interface.imports,
@@ -158,6 +175,7 @@ fn inspect(spec: &str, plugin: &Plugin, as_json: bool) -> anyhow::Result<()> {
     println!("world:    wasync:plugin/{}", interface.world);
     println!("wit:      wasync:plugin@{}", interface.version);
     println!("digest:   sha256:{}", plugin.digest());
+    println!("version:  {}", plugin.version());
     println!("size:     {} bytes", plugin.size());
     let tools = |list: &[producers::Tool]| {
         list.iter()

@@ -6,6 +6,7 @@
 //! nothing runs half-configured.
 
 mod http;
+pub mod plugins;
 mod serve;
 
 pub use http::{AuthConfig, HttpConfig, RateConfig};
@@ -349,6 +350,7 @@ impl Config {
                 dir.host = base.join(&dir.host);
             }
         }
+        config.resolve_plugin_files(base);
         Ok(config)
     }
 

@@ -14,6 +14,10 @@ pub struct ServeConfig {
     /// them is recognised and taken in once.
     #[serde(default = "default_remember_days")]
     pub remember_days: u32,
+    /// How often, in milliseconds, the service looks for a changed pipeline file or plugin
+    /// component file (hot load); 0 turns watching off, leaving `wasync plugin reload`.
+    #[serde(default = "default_watch_ms")]
+    pub watch_ms: u64,
 }
 
 impl Default for ServeConfig {
@@ -21,6 +25,7 @@ impl Default for ServeConfig {
         ServeConfig {
             listen: default_listen(),
             remember_days: default_remember_days(),
+            watch_ms: default_watch_ms(),
         }
     }
 }
@@ -31,6 +36,12 @@ fn default_listen() -> String {
 
 fn default_remember_days() -> u32 {
     7
+}
+
+/// Often enough that a swap feels immediate, rarely enough that stat-ing a few files costs
+/// nothing.
+fn default_watch_ms() -> u64 {
+    250
 }
 
 /// `[connectors.NAME.webhook]`: the connector takes webhooks at `/webhooks/NAME`.

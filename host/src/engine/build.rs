@@ -17,9 +17,9 @@ use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// A configured plugin use, with the label the transaction log records (`name@sha256:…`).
+/// A configured plugin use, with the label the transaction log records (`name@version`).
 pub struct Step<T> {
-    /// `plugin@sha256:<first 12 hex digits>`.
+    /// `plugin@version`: its declared version, else `sha256:<first 12 hex digits>`.
     pub label: String,
     /// The configured use: calls need it mutably (a failed call replaces the instance) while
     /// a cycle's stages share the pipeline.
@@ -136,12 +136,17 @@ struct Connection {
     http: Option<Arc<Client>>,
 }
 
-/// Loads plugins once per process, by how they are named in the configuration.
+/// The loaded plugins of an engine, by how the configuration names them.
+pub type Plugins = HashMap<String, Plugin>;
+
+/// Loads plugins once per process, by how they are named in the configuration; a plugin
+/// already loaded off to the side (hot load) is taken as it is.
 struct Loader<'a> {
     runtime: &'a Runtime,
     /// The pipeline file's folder, where installed packages are resolved.
     dir: &'a std::path::Path,
-    loaded: HashMap<String, Plugin>,
+    preloaded: Plugins,
+    loaded: Plugins,
 }
 
 impl Loader<'_> {
@@ -149,7 +154,10 @@ impl Loader<'_> {
         if let Some(plugin) = self.loaded.get(spec) {
             return Ok(plugin.clone());
         }
-        let plugin = crate::package::load(self.runtime, spec, self.dir)?;
+        let plugin = match self.preloaded.remove(spec) {
+            Some(plugin) => plugin,
+            None => crate::package::load(self.runtime, spec, self.dir)?,
+        };
         self.loaded.insert(spec.to_owned(), plugin.clone());
         Ok(plugin)
     }
@@ -166,7 +174,7 @@ impl Loader<'_> {
             .instance::<B>(&plugin, &use_.config_json(), grants)
             .with_context(|| format!("{at}: cannot configure `{}`", use_.plugin))?;
         Ok(Step {
-            label: format!("{}@sha256:{}", plugin.name(), &plugin.digest()[..12]),
+            label: plugin.label(),
             instance: RefCell::new(instance),
         })
     }
@@ -217,15 +225,18 @@ impl LookupSource for StoreLookup {
     }
 }
 
-/// Builds every pipeline of `config`.
+/// Builds every pipeline of `config`, taking plugins from `preloaded` where it has them;
+/// returns the pipelines and every plugin they use.
 pub fn pipelines(
     config: &Config,
     runtime: &Runtime,
     store: &Store,
-) -> anyhow::Result<Vec<Pipeline>> {
+    preloaded: Plugins,
+) -> anyhow::Result<(Vec<Pipeline>, Plugins)> {
     let mut loader = Loader {
         runtime,
         dir: &config.dir,
+        preloaded,
         loaded: HashMap::new(),
     };
     let lookup = LookupGrant(Arc::new(StoreLookup(Mutex::new(Store::open_read_only(
@@ -246,7 +257,7 @@ pub fn pipelines(
             store,
         )?);
     }
-    Ok(pipelines)
+    Ok((pipelines, loader.loaded))
 }
 
 fn system(

@@ -48,7 +48,11 @@ pub fn map(pipes: &[FieldPipe], records: &[&Record]) -> Vec<Result<Mapped, Strin
                 }
             }
             (rows, values) = (next_rows, next_values);
-            made_by = Some(step.label.clone());
+            // Every plugin of the chain, in order: the log says which versions made the value.
+            made_by = Some(match made_by {
+                Some(before) => format!("{before} > {}", step.label),
+                None => step.label.clone(),
+            });
         }
         for (row, value) in rows.into_iter().zip(values) {
             if let Ok(mapped) = &mut out[row] {

@@ -24,7 +24,7 @@ pub mod save;
 pub mod work;
 pub mod write;
 
-pub use build::{Destination, FieldPipe, Pipeline, Source, Step, connect};
+pub use build::{Destination, FieldPipe, Pipeline, Plugins, Source, Step, connect};
 pub use report::Report;
 
 use crate::config::Config;
@@ -38,15 +38,35 @@ use std::time::{SystemTime, UNIX_EPOCH};
 pub struct Engine {
     store: Store,
     pipelines: Vec<Pipeline>,
+    plugins: Plugins,
 }
 
 impl Engine {
     /// Opens the store and builds every pipeline: loads its plugins and configures each use.
     /// Anything wrong stops here, before a record moves.
     pub fn open(config: &Config, runtime: &Runtime) -> anyhow::Result<Engine> {
+        Engine::open_with(config, runtime, Plugins::new())
+    }
+
+    /// Like [`Engine::open`], with plugins already loaded (off to the side, by hot load)
+    /// taken from `plugins` by how the configuration names them.
+    pub fn open_with(
+        config: &Config,
+        runtime: &Runtime,
+        plugins: Plugins,
+    ) -> anyhow::Result<Engine> {
         let store = Store::open(&config.store)?;
-        let pipelines = build::pipelines(config, runtime, &store)?;
-        Ok(Engine { store, pipelines })
+        let (pipelines, plugins) = build::pipelines(config, runtime, &store, plugins)?;
+        Ok(Engine {
+            store,
+            pipelines,
+            plugins,
+        })
+    }
+
+    /// The plugins its pipelines use, by how the configuration names them.
+    pub fn plugins(&self) -> &Plugins {
+        &self.plugins
     }
 
     /// The pipelines' names.

@@ -21,6 +21,7 @@ mod instance;
 pub mod limits;
 pub mod producers;
 mod state;
+pub mod version;
 pub mod world;
 
 pub use cache::{Cache, Origin};
@@ -147,6 +148,7 @@ impl Runtime {
             name: name.into(),
             package: None,
             inner: Arc::new(Loaded {
+                version: version::of(bytes, &digest),
                 digest,
                 interface,
                 origin,
@@ -195,6 +197,7 @@ pub struct Plugin {
 
 struct Loaded {
     digest: String,
+    version: String,
     interface: Interface,
     origin: Origin,
     load_time: Duration,
@@ -222,6 +225,20 @@ impl Plugin {
     /// SHA-256 of the component, hex.
     pub fn digest(&self) -> &str {
         &self.inner.digest
+    }
+
+    /// Its version: an installed package's, else the one the component declares, else
+    /// `sha256:` and 12 hex digits.
+    pub fn version(&self) -> &str {
+        match &self.package {
+            Some(manifest) => &manifest.version,
+            None => &self.inner.version,
+        }
+    }
+
+    /// `name@version`, as the transaction log records it.
+    pub fn label(&self) -> String {
+        format!("{}@{}", self.name, self.version())
     }
 
     /// The world it implements.

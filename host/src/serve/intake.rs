@@ -120,9 +120,25 @@ impl Intake {
     }
 
     /// Takes deliveries until every sender is gone; `taken` is told after each commit that
-    /// took something new in.
-    pub fn run(mut self, deliveries: Receiver<Delivery>, taken: impl Fn()) {
+    /// took something new in. A configuration on `reload` (hot load applied a new pipeline
+    /// file) replaces the connectors and routes before the next delivery; if it cannot be
+    /// connected, the running ones stay.
+    pub fn run(
+        mut self,
+        deliveries: Receiver<Delivery>,
+        reload: Receiver<Config>,
+        runtime: &Runtime,
+        taken: impl Fn(),
+    ) {
         while let Ok(first) = deliveries.recv() {
+            if let Some(config) = reload.try_iter().last() {
+                match Intake::open(&config, runtime) {
+                    Ok(intake) => self = intake,
+                    Err(e) => {
+                        tracing::error!("the webhook intake keeps its connectors and routes: {e:#}")
+                    }
+                }
+            }
             let mut group = vec![first];
             while group.len() < GROUP {
                 match deliveries.try_recv() {

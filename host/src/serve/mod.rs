@@ -6,28 +6,34 @@
 //! - the intake ([`intake`]), which owns the webhook connectors and commits what they return
 //!   before a request is answered;
 //! - the cycle runner ([`cycles`]), which owns the engine and runs micro-batches of received
-//!   changes and scheduled cycles, one at a time.
+//!   changes and scheduled cycles, one at a time;
+//! - the watcher ([`watch`]), which loads and checks new plugin versions and pipeline files
+//!   off to the side, and hands them to the runner to swap in between batches (hot load).
 //!
 //! SIGINT or SIGTERM stops taking requests, answers those in flight, lets the batch in
 //! flight finish, and exits.
 
+mod board;
 mod cycles;
 mod intake;
 mod routes;
 mod schedule;
+mod watch;
+
+pub use board::Outcome;
 
 pub use intake::{Answer, Delivery, Intake};
 pub use schedule::Schedule;
 
 use crate::config::Config;
-use crate::engine::{Engine, Report};
+use crate::engine::{Engine, Plugins, Report};
 use crate::plugin::{Runtime, RuntimeOptions};
 use anyhow::{Context, bail};
 use cycles::Wake;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 use std::time::Duration;
 
 /// How `wasync serve` runs.
@@ -48,56 +54,59 @@ pub fn run(options: &Options) -> anyhow::Result<()> {
     let listen: std::net::SocketAddr = listen
         .parse()
         .with_context(|| format!("`--listen {listen}` is not an address like 127.0.0.1:7870"))?;
-    let mut schedules = BTreeMap::new();
-    for p in &config.pipelines {
-        let schedule = match &p.schedule {
-            Some(text) => Schedule::parse(text).map_err(|e| anyhow::anyhow!("{e}"))?,
-            None => Schedule::default(),
-        };
-        schedules.insert(p.name.clone(), schedule);
-    }
+    let schedules = schedules(&config)?;
     let remember = Duration::from_secs(u64::from(config.serve.remember_days) * 86_400);
 
     // The cycle runner: builds the engine on its own thread (it is not `Send`), says whether
-    // that worked, then runs.
+    // that worked, hands the watcher the runtime and the plugins it loaded, then runs.
     let (wake, wakes) = mpsc::channel::<Wake>();
     let (ready, started) = mpsc::channel::<anyhow::Result<()>>();
+    let (loaded_tx, loaded) = mpsc::channel::<(Arc<Runtime>, Plugins)>();
     let runner = {
         let (config, runtime, ready) = (config.clone(), options.runtime.clone(), ready.clone());
         std::thread::Builder::new()
             .name("wasync-cycles".into())
             .spawn(move || -> anyhow::Result<()> {
-                let engine = Runtime::new(runtime).and_then(|runtime| {
-                    Engine::open(&config, &runtime).context("cannot start the pipelines")
-                });
-                let engine = match engine {
-                    Ok(engine) => {
-                        let _ = ready.send(Ok(()));
-                        engine
-                    }
+                let runtime = match Runtime::new(runtime) {
+                    Ok(runtime) => Arc::new(runtime),
                     Err(e) => {
                         let _ = ready.send(Err(e));
                         return Ok(());
                     }
                 };
-                cycles::run(engine, schedules, remember, wakes, show)
+                let engine =
+                    match Engine::open(&config, &runtime).context("cannot start the pipelines") {
+                        Ok(engine) => {
+                            let _ = loaded_tx.send((runtime.clone(), engine.plugins().clone()));
+                            let _ = ready.send(Ok(()));
+                            engine
+                        }
+                        Err(e) => {
+                            let _ = ready.send(Err(e));
+                            return Ok(());
+                        }
+                    };
+                cycles::run(engine, &runtime, schedules, remember, wakes, show)
             })?
     };
 
     // The intake: the webhook connectors, with their secrets.
     let (deliver, deliveries) = mpsc::channel::<Delivery>();
+    let (reconfigure, reconfigurations) = mpsc::channel::<Config>();
     let intake = {
         let (config, runtime, wake) = (config.clone(), options.runtime.clone(), wake.clone());
         std::thread::Builder::new()
             .name("wasync-intake".into())
             .spawn(move || {
                 let intake = Runtime::new(runtime).and_then(|runtime| {
-                    Intake::open(&config, &runtime).context("cannot start the webhook intake")
+                    let intake = Intake::open(&config, &runtime)
+                        .context("cannot start the webhook intake")?;
+                    Ok((intake, runtime))
                 });
                 match intake {
-                    Ok(intake) => {
+                    Ok((intake, runtime)) => {
                         let _ = ready.send(Ok(()));
-                        intake.run(deliveries, || {
+                        intake.run(deliveries, reconfigurations, &runtime, || {
                             let _ = wake.send(Wake::Received);
                         });
                     }
@@ -116,12 +125,42 @@ pub fn run(options: &Options) -> anyhow::Result<()> {
         }
     }
 
+    // The watcher: hot load of plugins and the pipeline file.
+    let (runtime, plugins) = loaded.recv().context("the cycle runner ended early")?;
+    let board = board::Board::new(
+        config.clone(),
+        intake::body_limits(&config),
+        options.config.clone(),
+        &plugins,
+    );
+    let (reload, reloads) = mpsc::channel::<watch::Request>();
+    let watcher = {
+        let watcher = watch::Watcher::new(
+            options.config.clone(),
+            runtime,
+            config.clone(),
+            plugins,
+            board.clone(),
+            wake.clone(),
+            reconfigure,
+        );
+        let every =
+            (config.serve.watch_ms > 0).then(|| Duration::from_millis(config.serve.watch_ms));
+        std::thread::Builder::new()
+            .name("wasync-watch".into())
+            .spawn(move || watcher.run(reloads, every))?
+    };
+
     let front = routes::Front {
         deliver,
-        limits: intake::body_limits(&config),
-        config: config.clone(),
+        board,
+        reload,
     };
     let served = routes::serve(listen, front);
+    // The front (and with it the reload sender) is gone: the watcher ends.
+    if watcher.join().is_err() {
+        bail!("the plugin watcher panicked");
+    }
     // The front is gone: no new deliveries. Let the intake answer what it has, and the
     // runner finish its batch.
     let _ = wake.send(Wake::Stop);
@@ -135,6 +174,20 @@ pub fn run(options: &Options) -> anyhow::Result<()> {
     cycles?;
     println!("wasync serve: stopped");
     Ok(())
+}
+
+/// Every pipeline's schedule (default: every minute).
+fn schedules(config: &Config) -> anyhow::Result<BTreeMap<String, Schedule>> {
+    let mut schedules = BTreeMap::new();
+    for p in &config.pipelines {
+        let schedule = match &p.schedule {
+            Some(text) => Schedule::parse(text)
+                .map_err(|e| anyhow::anyhow!("pipeline `{}`: `schedule`: {e}", p.name))?,
+            None => Schedule::default(),
+        };
+        schedules.insert(p.name.clone(), schedule);
+    }
+    Ok(schedules)
 }
 
 /// Prints a cycle's summary when it did something, and its errors.

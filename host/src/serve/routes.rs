@@ -1,9 +1,11 @@
-//! The service's HTTP front: `POST /webhooks/{connector}`, `GET /health`, `GET /status`.
+//! The service's HTTP front: `POST /webhooks/{connector}`, `GET /health`, `GET /status`,
+//! `POST /reload`.
 //! It checks what it can without a plugin (method, connector, body size), hands the request
 //! to the intake, and answers what the intake says once the changes are committed.
 
+use super::board::Board;
+use super::watch::Request;
 use super::{Answer, Delivery};
-use crate::config::Config;
 use crate::plugin::bindings::connector::exports::wasync::plugin::external::WebhookRequest;
 use axum::Router;
 use axum::body::{Body, to_bytes};
@@ -12,7 +14,6 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::{Value as Json, json};
-use std::collections::HashMap;
 use std::io::Write;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -22,10 +23,10 @@ use std::sync::mpsc::Sender;
 pub struct Front {
     /// To the intake.
     pub deliver: Sender<Delivery>,
-    /// The largest body each webhook connector takes.
-    pub limits: HashMap<String, usize>,
-    /// The configuration, for `/status`.
-    pub config: Config,
+    /// Hot load's board: the configuration running and the plugins' versions, for `/status`.
+    pub board: Board,
+    /// To the watcher, for `POST /reload`.
+    pub reload: Sender<Request>,
 }
 
 /// Serves until SIGINT or SIGTERM, then answers the requests in flight and returns.
@@ -48,6 +49,7 @@ pub fn serve(listen: SocketAddr, front: Front) -> anyhow::Result<()> {
         let app = Router::new()
             .route("/health", get(health))
             .route("/status", get(status))
+            .route("/reload", post(reload))
             .route("/webhooks/{connector}", post(webhook))
             .with_state(Arc::new(front));
         axum::serve(listener, app)
@@ -89,14 +91,42 @@ async fn health() -> Response {
 }
 
 async fn status(State(front): State<Arc<Front>>) -> Response {
-    let document = tokio::task::spawn_blocking(move || crate::cli::status::document(&front.config))
-        .await
-        .map_err(anyhow::Error::from)
-        .and_then(|r| r);
+    let document = tokio::task::spawn_blocking(move || {
+        let (config, plugins, file) = {
+            let board = front.board.lock();
+            let file = serde_json::to_value(&board.file).unwrap_or(Json::Null);
+            (board.config.clone(), board.plugins_json(), file)
+        };
+        let mut document = crate::cli::status::document(&config)?;
+        if let Some(object) = document.as_object_mut() {
+            object.insert("plugins".into(), plugins);
+            object.insert("config".into(), file);
+        }
+        Ok(document)
+    })
+    .await
+    .map_err(anyhow::Error::from)
+    .and_then(|r: anyhow::Result<Json>| r);
     match document {
         Ok(document) => reply(200, document),
         Err(e) => reply(503, json!({ "error": format!("{e:#}") })),
     }
+}
+
+/// Rescans plugins and the pipeline file now; answers what was swapped and what refused.
+async fn reload(State(front): State<Arc<Front>>) -> Response {
+    let (tx, answer) = tokio::sync::oneshot::channel();
+    if front.reload.send(Request { reply: tx }).is_err() {
+        return reply_stopping();
+    }
+    match answer.await {
+        Ok(outcome) => reply(200, serde_json::to_value(outcome).unwrap_or(Json::Null)),
+        Err(_) => reply_stopping(),
+    }
+}
+
+fn reply_stopping() -> Response {
+    reply(503, json!({ "error": "the service is stopping" }))
 }
 
 async fn webhook(
@@ -107,7 +137,8 @@ async fn webhook(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let Some(&limit) = front.limits.get(&connector) else {
+    let limit = front.board.lock().limits.get(&connector).copied();
+    let Some(limit) = limit else {
         let message = format!("connector `{connector}` takes no webhooks");
         return reply(404, json!({ "error": message }));
     };
