@@ -4,11 +4,19 @@
 
 mod calls;
 mod codec;
+mod cycles;
 mod intake;
+mod quarantine;
 mod schema;
+mod txlog;
+mod watermarks;
 
 pub use codec::{decode_fields, decode_value, encode_fields, encode_value};
+pub use cycles::CycleRow;
 pub use intake::{Intake, Received};
+pub use quarantine::Quarantined;
+pub use txlog::LogEntry;
+pub use watermarks::Endpoint;
 
 use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
@@ -63,60 +71,6 @@ pub struct Unified {
     pub updated: i64,
     /// Whether it was deleted.
     pub deleted: bool,
-}
-
-/// One transaction-log entry.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct LogEntry {
-    /// Position in the log.
-    pub seq: i64,
-    /// The cycle that made the change.
-    pub cycle: i64,
-    /// When (micros).
-    pub at: i64,
-    /// The unified entity.
-    pub entity: String,
-    /// The unified record.
-    pub record_id: String,
-    /// `create`, `update`, `delete` or `merge`.
-    pub op: String,
-    /// The field changed, for creates and updates.
-    pub field: Option<String>,
-    /// The old value (JSON), for updates.
-    pub old: Option<String>,
-    /// The new value (JSON).
-    pub new: Option<String>,
-    /// The source that caused it (`connector/entity`).
-    pub source: String,
-    /// The plugin (and its digest) that produced the value, if any.
-    pub plugin: Option<String>,
-}
-
-/// A record set aside with the reason it could not go on.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct Quarantined {
-    /// Its number.
-    pub id: i64,
-    /// The pipeline.
-    pub pipeline: String,
-    /// The stage it failed in.
-    pub stage: String,
-    /// The connector it came from or was going to.
-    pub connector: String,
-    /// That connector's entity.
-    pub entity: String,
-    /// The record's id there (or the unified id, for destination stages).
-    pub record_id: String,
-    /// The record as JSON, so it can be replayed.
-    pub record: String,
-    /// Why.
-    pub reason: String,
-    /// How many times it was tried.
-    pub attempts: i64,
-    /// First and last failure (micros).
-    pub first_at: i64,
-    /// Last failure (micros).
-    pub last_at: i64,
 }
 
 impl Store {
@@ -275,33 +229,6 @@ impl Store {
     }
 }
 
-/// A source or destination of a pipeline, as the store keys its watermark.
-#[derive(Debug, Clone, Copy)]
-pub struct Endpoint<'a> {
-    /// The pipeline.
-    pub pipeline: &'a str,
-    /// The connector.
-    pub connector: &'a str,
-    /// Its entity.
-    pub entity: &'a str,
-}
-
-/// A finished cycle as stored.
-#[derive(Debug, Clone)]
-pub struct CycleRow {
-    /// Its number.
-    pub id: i64,
-    /// When it started and finished (micros).
-    pub started: i64,
-    /// When it finished (micros).
-    pub finished: i64,
-    /// Its report (JSON).
-    pub counts: String,
-    /// Milliseconds per stage (JSON).
-    pub stages: String,
-}
-
-/// The name of the index for lookups on `field` of `entity`.
 /// Turns on SQLite's query planner stability guarantee. Without it, a plan that SQLite ties to
 /// a bound value (a `LIMIT ?`, a join through a partial index) expires whenever the statement
 /// cache clears its bindings, and every lookup compiled its SQL again: a quarter of a sync's
@@ -340,6 +267,7 @@ const IDS_WITH_KEY: &str =
     "SELECT k.id FROM match_keys k JOIN records r ON r.entity = k.entity AND r.id = k.id
      WHERE k.entity = ?1 AND k.key = ?2 AND r.deleted = 0 ORDER BY k.id";
 
+/// The name of the index for lookups on `field` of `entity`.
 fn lookup_index(entity: &str, field: &str) -> String {
     let name: String = format!("{entity}_{field}")
         .chars()
@@ -480,285 +408,6 @@ impl Tx<'_> {
         self.0
             .prepare_cached(IDS_WITH_KEY)?
             .query_map(params![entity, key], |r| r.get(0))?
-            .collect()
-    }
-
-    /// Appends entries to the transaction log.
-    pub fn log(&self, entries: &[LogEntry]) -> rusqlite::Result<()> {
-        let mut insert = self.0.prepare_cached(
-            "INSERT INTO txlog (cycle, at, entity, record_id, op, field, old, new, source, plugin)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-        )?;
-        for e in entries {
-            insert.execute(params![
-                e.cycle,
-                e.at,
-                e.entity,
-                e.record_id,
-                e.op,
-                e.field,
-                e.old,
-                e.new,
-                e.source,
-                e.plugin
-            ])?;
-        }
-        Ok(())
-    }
-
-    /// The last position in the transaction log (0 when empty).
-    pub fn last_seq(&self) -> rusqlite::Result<i64> {
-        self.0
-            .query_row("SELECT COALESCE(MAX(seq), 0) FROM txlog", [], |r| r.get(0))
-    }
-
-    /// Distinct record ids of `entity` changed after `after` up to `upto`, in log order.
-    pub fn changed_since(
-        &self,
-        entity: &str,
-        after: i64,
-        upto: i64,
-    ) -> rusqlite::Result<Vec<String>> {
-        self.0
-            .prepare_cached(
-                "SELECT record_id FROM txlog WHERE entity = ?1 AND seq > ?2 AND seq <= ?3
-                 GROUP BY record_id ORDER BY MIN(seq)",
-            )?
-            .query_map(params![entity, after, upto], |r| r.get(0))?
-            .collect()
-    }
-
-    /// Log entries, newest first, optionally for one record.
-    pub fn log_entries(&self, record: Option<&str>, limit: i64) -> rusqlite::Result<Vec<LogEntry>> {
-        let mut stmt = self.0.prepare_cached(
-            "SELECT seq, cycle, at, entity, record_id, op, field, old, new, source, plugin FROM txlog
-             WHERE ?1 IS NULL OR record_id = ?1 ORDER BY seq DESC LIMIT ?2",
-        )?;
-        stmt.query_map(params![record, limit], |r| {
-            Ok(LogEntry {
-                seq: r.get(0)?,
-                cycle: r.get(1)?,
-                at: r.get(2)?,
-                entity: r.get(3)?,
-                record_id: r.get(4)?,
-                op: r.get(5)?,
-                field: r.get(6)?,
-                old: r.get(7)?,
-                new: r.get(8)?,
-                source: r.get(9)?,
-                plugin: r.get(10)?,
-            })
-        })?
-        .collect()
-    }
-
-    /// When log entry `seq` was made.
-    pub fn log_time(&self, seq: i64) -> rusqlite::Result<Option<i64>> {
-        self.0
-            .query_row("SELECT at FROM txlog WHERE seq = ?1", params![seq], |r| {
-                r.get(0)
-            })
-            .optional()
-    }
-
-    /// A source's cursor: (watermark as JSON, last id).
-    pub fn source_cursor(&self, d: Endpoint<'_>) -> rusqlite::Result<Option<(String, String)>> {
-        self.0
-            .prepare_cached(
-                "SELECT watermark, last_id FROM source_watermarks WHERE pipeline = ?1 AND connector = ?2 AND entity = ?3",
-            )?
-            .query_row(params![d.pipeline, d.connector, d.entity], |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional()
-    }
-
-    /// Moves a source's cursor.
-    pub fn set_source_cursor(
-        &self,
-        d: Endpoint<'_>,
-        watermark: &str,
-        last_id: &str,
-        now: i64,
-    ) -> rusqlite::Result<()> {
-        self.0
-            .prepare_cached(
-                "INSERT INTO source_watermarks (pipeline, connector, entity, watermark, last_id, updated) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                 ON CONFLICT (pipeline, connector, entity) DO UPDATE SET watermark = ?4, last_id = ?5, updated = ?6",
-            )?
-            .execute(params![d.pipeline, d.connector, d.entity, watermark, last_id, now])?;
-        Ok(())
-    }
-
-    /// A destination's watermark: the log position written up to.
-    pub fn destination_seq(&self, d: Endpoint<'_>) -> rusqlite::Result<i64> {
-        Ok(self
-            .0
-            .prepare_cached(
-                "SELECT seq FROM destination_watermarks WHERE pipeline = ?1 AND connector = ?2 AND entity = ?3",
-            )?
-            .query_row(params![d.pipeline, d.connector, d.entity], |r| r.get(0))
-            .optional()?
-            .unwrap_or(0))
-    }
-
-    /// Moves a destination's watermark.
-    pub fn set_destination_seq(&self, d: Endpoint<'_>, seq: i64, now: i64) -> rusqlite::Result<()> {
-        self.0
-            .prepare_cached(
-                "INSERT INTO destination_watermarks (pipeline, connector, entity, seq, updated) VALUES (?1, ?2, ?3, ?4, ?5)
-                 ON CONFLICT (pipeline, connector, entity) DO UPDATE SET seq = ?4, updated = ?5",
-            )?
-            .execute(params![d.pipeline, d.connector, d.entity, seq, now])?;
-        Ok(())
-    }
-
-    /// What was last written to a destination for a unified record: (external id, fields JSON).
-    pub fn written(
-        &self,
-        d: Endpoint<'_>,
-        unified_id: &str,
-    ) -> rusqlite::Result<Option<(String, String)>> {
-        self.0
-            .prepare_cached(
-                "SELECT external_id, fields FROM written WHERE pipeline = ?1 AND connector = ?2 AND entity = ?3 AND unified_id = ?4",
-            )?
-            .query_row(params![d.pipeline, d.connector, d.entity, unified_id], |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional()
-    }
-
-    /// Records what was written to a destination.
-    pub fn set_written(
-        &self,
-        d: Endpoint<'_>,
-        unified_id: &str,
-        external_id: &str,
-        fields: &str,
-        now: i64,
-    ) -> rusqlite::Result<()> {
-        self.0
-            .prepare_cached(
-                "INSERT INTO written (pipeline, connector, entity, unified_id, external_id, fields, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-                 ON CONFLICT (pipeline, connector, entity, unified_id) DO UPDATE SET external_id = ?5, fields = ?6, at = ?7",
-            )?
-            .execute(params![d.pipeline, d.connector, d.entity, unified_id, external_id, fields, now])?;
-        Ok(())
-    }
-
-    /// Forgets what was written for a unified record (after a delete there).
-    pub fn clear_written(&self, d: Endpoint<'_>, unified_id: &str) -> rusqlite::Result<()> {
-        self.0
-            .prepare_cached("DELETE FROM written WHERE pipeline = ?1 AND connector = ?2 AND entity = ?3 AND unified_id = ?4")?
-            .execute(params![d.pipeline, d.connector, d.entity, unified_id])?;
-        Ok(())
-    }
-
-    /// Sets a record aside, or counts one more attempt if it already is.
-    pub fn quarantine(&self, q: &Quarantined) -> rusqlite::Result<()> {
-        self.0
-            .prepare_cached(
-                "INSERT INTO quarantine (pipeline, stage, connector, entity, record_id, record, reason, attempts, first_at, last_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1, ?8, ?8)
-                 ON CONFLICT (pipeline, stage, connector, entity, record_id) WHERE resolved_at IS NULL
-                 DO UPDATE SET record = ?6, reason = ?7, attempts = attempts + 1, last_at = ?8",
-            )?
-            .execute(params![q.pipeline, q.stage, q.connector, q.entity, q.record_id, q.record, q.reason, q.last_at])?;
-        Ok(())
-    }
-
-    /// Marks a quarantined record as done with.
-    pub fn resolve_quarantined(&self, id: i64, now: i64) -> rusqlite::Result<()> {
-        self.0
-            .prepare_cached(
-                "UPDATE quarantine SET resolved_at = ?2 WHERE id = ?1 AND resolved_at IS NULL",
-            )?
-            .execute(params![id, now])?;
-        Ok(())
-    }
-
-    /// Records still in quarantine, oldest first; for one pipeline and stage when given.
-    pub fn quarantined(
-        &self,
-        pipeline: Option<&str>,
-        stage: Option<&str>,
-    ) -> rusqlite::Result<Vec<Quarantined>> {
-        self.0
-            .prepare_cached(
-                "SELECT id, pipeline, stage, connector, entity, record_id, record, reason, attempts, first_at, last_at
-                 FROM quarantine WHERE resolved_at IS NULL AND (?1 IS NULL OR pipeline = ?1) AND (?2 IS NULL OR stage = ?2)
-                 ORDER BY id",
-            )?
-            .query_map(params![pipeline, stage], |r| {
-                Ok(Quarantined {
-                    id: r.get(0)?,
-                    pipeline: r.get(1)?,
-                    stage: r.get(2)?,
-                    connector: r.get(3)?,
-                    entity: r.get(4)?,
-                    record_id: r.get(5)?,
-                    record: r.get(6)?,
-                    reason: r.get(7)?,
-                    attempts: r.get(8)?,
-                    first_at: r.get(9)?,
-                    last_at: r.get(10)?,
-                })
-            })?
-            .collect()
-    }
-
-    /// Starts a cycle and returns its number.
-    pub fn begin_cycle(&self, pipeline: &str, now: i64) -> rusqlite::Result<i64> {
-        self.0.execute(
-            "INSERT INTO cycles (pipeline, started, status) VALUES (?1, ?2, 'running')",
-            params![pipeline, now],
-        )?;
-        Ok(self.0.last_insert_rowid())
-    }
-
-    /// Finishes a cycle with its counts and stage times (JSON).
-    pub fn finish_cycle(
-        &self,
-        cycle: i64,
-        now: i64,
-        status: &str,
-        counts: &str,
-        stages: &str,
-    ) -> rusqlite::Result<()> {
-        self.0.execute(
-            "UPDATE cycles SET finished = ?2, status = ?3, counts = ?4, stages = ?5 WHERE id = ?1",
-            params![cycle, now, status, counts, stages],
-        )?;
-        Ok(())
-    }
-
-    /// The last finished cycle of a pipeline: (id, started, finished, counts, stages).
-    pub fn last_cycle(&self, pipeline: &str) -> rusqlite::Result<Option<CycleRow>> {
-        self.0
-            .query_row(
-                "SELECT id, started, finished, counts, stages FROM cycles WHERE pipeline = ?1 AND status = 'done'
-                 ORDER BY id DESC LIMIT 1",
-                params![pipeline],
-                |r| {
-                    Ok(CycleRow {
-                        id: r.get(0)?,
-                        started: r.get(1)?,
-                        finished: r.get(2)?,
-                        counts: r.get(3)?,
-                        stages: r.get(4)?,
-                    })
-                },
-            )
-            .optional()
-    }
-
-    /// Every source cursor of a pipeline: (connector, entity, watermark JSON, last id).
-    pub fn source_cursors(
-        &self,
-        pipeline: &str,
-    ) -> rusqlite::Result<Vec<(String, String, String, String)>> {
-        self.0
-            .prepare_cached(
-                "SELECT connector, entity, watermark, last_id FROM source_watermarks WHERE pipeline = ?1 ORDER BY connector, entity",
-            )?
-            .query_map(params![pipeline], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
             .collect()
     }
 }
