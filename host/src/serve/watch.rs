@@ -6,7 +6,8 @@
 //!
 //! Files are polled (length and modification time, then SHA-256 to confirm), which is
 //! portable and cheap for the handful of files a service uses. What is watched is "the files
-//! a resolution depended on": the pipeline file and every component file it refers to.
+//! a resolution depended on": the pipeline file, every component file it refers to, and the
+//! lock file that installed packages resolve through.
 
 use super::board::{Board, Outcome, Refused, Swapped};
 use super::cycles::{Swap, Wake};
