@@ -82,10 +82,8 @@ impl Store {
         };
         let mut conn = Connection::open(path).map_err(err)?;
         // First, so that even switching to WAL waits for another connection's lock.
-        conn.busy_timeout(std::time::Duration::from_secs(10))
-            .map_err(err)?;
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(err)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(err)?;
+        wal(&conn).map_err(err)?;
         conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(err)?;
         stable_plans(&conn).map_err(err)?;
@@ -105,8 +103,7 @@ impl Store {
         };
         let conn =
             Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(err)?;
-        conn.busy_timeout(std::time::Duration::from_secs(10))
-            .map_err(err)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(err)?;
         stable_plans(&conn).map_err(err)?;
         Ok(Store {
             conn,
@@ -226,6 +223,28 @@ impl Store {
     /// Read-only queries on the open connection.
     pub fn read(&self) -> Tx<'_> {
         Tx(&self.conn)
+    }
+}
+
+/// How long a connection waits for another's lock before it gives up.
+const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Switches the store to WAL. When connections open a brand-new file at once (`wasync
+/// serve`'s threads as it starts), SQLite can answer one of them "database is locked" at once,
+/// without waiting on the busy timeout (it will not wait where waiting could deadlock); so
+/// try again until the timeout has passed.
+fn wal(conn: &Connection) -> rusqlite::Result<()> {
+    let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
+    loop {
+        match conn.pragma_update(None, "journal_mode", "WAL") {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            done => return done,
+        }
     }
 }
 
@@ -416,6 +435,26 @@ impl Tx<'_> {
 mod tests {
     use super::*;
     use rusqlite::StatementStatus;
+
+    /// `wasync serve` opens one store from two threads as it starts (and a user may start
+    /// `wasync sync` beside it): a brand-new store must come up for all of them.
+    #[test]
+    fn a_new_store_opened_by_several_threads_at_once_opens_for_all() {
+        for round in 0..50 {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let path = dir.path().join(format!("round{round}.db"));
+            let threads: Vec<_> = (0..4)
+                .map(|_| {
+                    let path = path.clone();
+                    std::thread::spawn(move || Store::open(&path).map(drop))
+                })
+                .collect();
+            for t in threads {
+                let opened = t.join().expect("no panic");
+                assert!(opened.is_ok(), "round {round}: {opened:?}");
+            }
+        }
+    }
 
     /// A statement whose plan SQLite ties to bound values is compiled again on every use
     /// (`clear_bindings` expires it): lookups and match-key queries did that, at ~100,000
