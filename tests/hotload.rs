@@ -418,12 +418,7 @@ fn publish_versioned(dir: &Path, registry: &registry::Registry, k: usize, semver
     )
     .expect("manifest");
     let out = format!("versioned-{semver}.wasync");
-    let folder = folder.display().to_string();
-    kit::ok(dir, &["package", "build", &folder, "--out", &out]);
-    kit::ok(
-        dir,
-        &["package", "publish", &out, "--registry", &registry.host],
-    );
+    kit::build_and_publish(dir, &folder, &out, &registry.host);
 }
 
 /// The story end to end: a package published to a registry, installed by name into a

@@ -104,26 +104,7 @@ fn a_registry_serving_other_bytes_than_its_digests_is_refused() {
     let dir = tempfile::tempdir().expect("tempdir");
     let d = dir.path();
     let folder = domain_folder(d, "1.0.0", "");
-    ok(
-        d,
-        &[
-            "package",
-            "build",
-            folder.to_str().expect("utf-8"),
-            "--out",
-            "domain.wasync",
-        ],
-    );
-    ok(
-        d,
-        &[
-            "package",
-            "publish",
-            "domain.wasync",
-            "--registry",
-            &registry.host,
-        ],
-    );
+    build_and_publish(d, &folder, "domain.wasync", &registry.host);
     let config = people_pipeline(d, r#"{ plugin = "acme:domain" }"#);
     let config = config.to_str().expect("utf-8");
 

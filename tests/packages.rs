@@ -270,26 +270,7 @@ fn wasync_serve_runs_webhook_events_through_a_package_installed_by_name() {
     let dir = tempfile::tempdir().expect("tempdir");
     let d = dir.path();
     let folder = domain_folder(d, "1.2.0", "");
-    ok(
-        d,
-        &[
-            "package",
-            "build",
-            folder.to_str().expect("utf-8"),
-            "--out",
-            "domain.wasync",
-        ],
-    );
-    ok(
-        d,
-        &[
-            "package",
-            "publish",
-            "domain.wasync",
-            "--registry",
-            &registry.host,
-        ],
-    );
+    build_and_publish(d, &folder, "domain.wasync", &registry.host);
 
     std::fs::create_dir_all(d.join("app/out")).expect("mkdir");
     let config = d.join("app/wasync.toml");

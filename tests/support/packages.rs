@@ -54,6 +54,15 @@ pub fn builtin(name: &str) -> &'static [u8] {
     wasync::plugin::builtin::find(name).expect("a first-party plugin")
 }
 
+/// Builds the package in `folder` into `out` (in `dir`) and publishes it to `registry`;
+/// returns what `build` printed.
+pub fn build_and_publish(dir: &Path, folder: &Path, out: &str, registry: &str) -> String {
+    let folder = folder.to_str().expect("utf-8");
+    let built = ok(dir, &["package", "build", folder, "--out", out]);
+    ok(dir, &["package", "publish", out, "--registry", registry]);
+    built
+}
+
 /// A package folder: `extract-domain` as `acme:domain@VERSION`, with `extra` manifest lines.
 pub fn domain_folder(dir: &Path, version: &str, extra: &str) -> PathBuf {
     let folder = dir.join(format!("domain-{version}"));
