@@ -1,5 +1,10 @@
 //! The first-party field transforms' behaviour, through their compiled components.
 
+#[allow(dead_code)] // the filter's cases are for tests/languages.rs
+#[path = "languages_support/cases.rs"]
+mod cases;
+
+use cases::{extract_domain_cases, hostile_inputs, text};
 use wasync::Value;
 use wasync::plugin::{Cache, Limits, Runtime, RuntimeOptions, Transformer};
 
@@ -14,31 +19,6 @@ fn runtime() -> Runtime {
 fn transformer(runtime: &Runtime, name: &str, config: &str) -> Transformer {
     let plugin = runtime.load(name).expect("first-party plugin");
     runtime.transformer(&plugin, config).expect("configures")
-}
-
-fn text(s: &str) -> Value {
-    Value::Text(s.into())
-}
-
-/// `tests/data/extract_domain_cases.txt`: the Public Suffix List's own test cases and
-/// wasync's, as (line number, input, expected).
-fn extract_domain_cases() -> Vec<(usize, String, Value)> {
-    let table = include_str!("data/extract_domain_cases.txt");
-    table
-        .lines()
-        .enumerate()
-        .filter(|(_, line)| !line.starts_with('#') && !line.trim().is_empty())
-        .map(|(i, line)| {
-            let (input, expected) = line
-                .split_once('\t')
-                .unwrap_or_else(|| panic!("line {}: no TAB in {line:?}", i + 1));
-            let expected = match expected {
-                "null" => Value::Null,
-                domain => text(domain),
-            };
-            (i + 1, input.to_owned(), expected)
-        })
-        .collect()
 }
 
 #[test]
@@ -86,22 +66,7 @@ fn extract_domain_in_wasm_agrees_with_the_same_code_run_natively() {
 fn extract_domain_never_traps_on_hostile_input() {
     let runtime = runtime();
     let mut transform = transformer(&runtime, "extract-domain", "{}");
-    let mut inputs: Vec<Value> = vec![
-        Value::Null,
-        Value::Integer(42),
-        Value::Boolean(true),
-        Value::Json("{\"url\": \"https://example.com\"}".into()),
-        text(&"a.".repeat(100_000)),
-        text(&format!("https://{}.com", "x".repeat(70))),
-        text("\u{0}\u{1}\u{7f}"),
-        text("@@@"),
-        text("https://[::1]:80/"),
-        text("xn--.com"),
-        text("😀.com"),
-    ];
-    inputs.extend(
-        (0..2000).map(|i| text(&char::from_u32(i).map_or(String::new(), |c| format!("a{c}b.com")))),
-    );
+    let inputs = hostile_inputs();
     let results = transform.apply(&inputs).expect("no trap");
     assert_eq!(results.len(), inputs.len());
     assert!(

@@ -5,6 +5,10 @@
 //! Figures are best-of-N wall-clock times on a shared machine: compare the ratios printed in
 //! one run rather than absolute numbers across runs.
 
+#[path = "support/corpus.rs"]
+mod corpus;
+
+use corpus::corpus;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 use wasync::Value;
@@ -12,24 +16,6 @@ use wasync::plugin::{Cache, Limits, Runtime, RuntimeOptions};
 
 const VALUES: usize = 100_000;
 const ROUNDS: usize = 5;
-
-/// Realistic inputs: URLs, e-mail addresses and host names, mixed case, some IDN and junk.
-fn corpus() -> Vec<String> {
-    (0..VALUES)
-        .map(|i| match i % 10 {
-            0 => format!("https://WWW.Company{i}.co.uk/about?ref=x"),
-            1 => format!("jane.doe{i}@Mail.Example{}.com", i % 97),
-            2 => format!("shop{i}.example.de"),
-            3 => format!("http://user:pw@api{i}.service.com.au:8443/v1"),
-            4 => format!("www.firma{i}.com.br"),
-            5 => format!("https://blog{i}.github.io/post"),
-            6 => format!("sub.{i}.example.kawasaki.jp"),
-            7 => format!("info@食狮{}.com.cn", i % 50),
-            8 => format!("Example{i}.ORG."),
-            _ => format!("not a url {i}"),
-        })
-        .collect()
-}
 
 /// The best of `ROUNDS` timings of `f`.
 fn best(mut f: impl FnMut()) -> Duration {
@@ -48,7 +34,7 @@ fn per_second(d: Duration) -> f64 {
 }
 
 fn main() -> anyhow::Result<()> {
-    let inputs = corpus();
+    let inputs = corpus(VALUES);
     let values: Vec<Value> = inputs.iter().map(|s| Value::Text(s.clone())).collect();
 
     let native = best(|| {

@@ -6,6 +6,8 @@
 //! builder as `tests/languages.rs`; their toolchains must be installed. Figures are best-of-N
 //! wall-clock times on a shared machine: compare the ratios of one run.
 
+#[path = "support/corpus.rs"]
+mod corpus;
 #[path = "../../tests/languages_support/mod.rs"]
 #[allow(dead_code)] // the bench uses only the extract-domain twins
 mod languages_support;
@@ -18,24 +20,9 @@ use wasync::plugin::{Cache, Limits, Origin, Plugin, Runtime, RuntimeOptions};
 const BATCH: usize = 10_000;
 const ROUNDS: usize = 5;
 
-/// Realistic inputs: URLs, e-mail addresses and host names, mixed case, some IDN and junk.
+/// The corpus `extract_domain` uses, as values.
 fn corpus() -> Vec<Value> {
-    (0..BATCH)
-        .map(|i| {
-            Value::Text(match i % 10 {
-                0 => format!("https://WWW.Company{i}.co.uk/about?ref=x"),
-                1 => format!("jane.doe{i}@Mail.Example{}.com", i % 97),
-                2 => format!("shop{i}.example.de"),
-                3 => format!("http://user:pw@api{i}.service.com.au:8443/v1"),
-                4 => format!("www.firma{i}.com.br"),
-                5 => format!("https://blog{i}.github.io/post"),
-                6 => format!("sub.{i}.example.kawasaki.jp"),
-                7 => format!("info@食狮{}.com.cn", i % 50),
-                8 => format!("Example{i}.ORG."),
-                _ => format!("not a url {i}"),
-            })
-        })
-        .collect()
+    corpus::corpus(BATCH).into_iter().map(Value::Text).collect()
 }
 
 fn runtime(cache: Cache) -> anyhow::Result<Runtime> {

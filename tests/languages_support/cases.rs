@@ -8,14 +8,17 @@ pub fn text(s: &str) -> Value {
     Value::Text(s.into())
 }
 
-/// `tests/data/extract_domain_cases.txt` as (line, input, expected).
+/// `tests/data/extract_domain_cases.txt`: the Public Suffix List's own test cases and
+/// wasync's, as (line number, input, expected).
 pub fn extract_domain_cases() -> Vec<(usize, String, Value)> {
     include_str!("../data/extract_domain_cases.txt")
         .lines()
         .enumerate()
         .filter(|(_, line)| !line.starts_with('#') && !line.trim().is_empty())
         .map(|(i, line)| {
-            let (input, expected) = line.split_once('\t').expect("a TAB in every case");
+            let (input, expected) = line
+                .split_once('\t')
+                .unwrap_or_else(|| panic!("line {}: no TAB in {line:?}", i + 1));
             let expected = match expected {
                 "null" => Value::Null,
                 domain => text(domain),
