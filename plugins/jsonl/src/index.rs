@@ -5,9 +5,7 @@
 //! reads and writes look up (id, watermark, tombstone, upsert key), so it costs about the
 //! size of the file's live lines. A page of records is parsed again when it is read.
 
-use crate::line::{
-    DELETED_MARKER, Object, Version, broken_record, parse_object, record_fields, scan_line,
-};
+use crate::line::{DELETED_MARKER, Version, broken_record, record_fields, scan_line};
 use crate::settings::EntitySettings;
 use crate::value::Mark;
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -112,14 +110,14 @@ impl Index {
         })
     }
 
-    /// The latest version of a live record as its JSON object, for an update to build on.
-    pub fn live_object(&self, id: &str) -> Option<Object> {
+    /// The line of the latest version of a live record, for an update to build on.
+    pub fn live_line(&self, id: &str) -> Option<&str> {
         match self.entries.get(id) {
             Some(Entry {
                 deleted: false,
                 body: Body::Line(_, text),
                 ..
-            }) => parse_object(text).ok(),
+            }) => Some(text),
             _ => None,
         }
     }
@@ -314,7 +312,7 @@ mod tests {
         let (records, _) = index.page(None, None, 10, &account());
         assert_eq!(ids(&records), ["c", "b", "d", "a"]);
         assert!(records[3].deleted);
-        assert!(index.live_object("a").is_none());
+        assert!(index.live_line("a").is_none());
         assert!(index.contains("a"));
     }
 

@@ -3,13 +3,16 @@
 //! Lines are parsed three ways, each doing no more than its caller needs: [`scan_line`]
 //! when the index takes a line in (only the id, watermark, tombstone and upsert key are
 //! kept; other values are checked and skipped), [`record_fields`] when a read returns it,
-//! [`parse_object`] when a write builds on it. All three agree on what a line means.
+//! [`parse_line`] when a write builds on it. All three agree on what a line means.
 
 use crate::settings::EntitySettings;
 use crate::value::{key_text, value_of, watermark_of};
 use serde::de::{self, Deserialize, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde::{Serialize, Serializer};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value as Json, error::Category};
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::fmt;
 use wasync_sdk::{Field, Record, Value};
 
@@ -65,9 +68,48 @@ pub fn record_fields(text: &str, entity: &EntitySettings) -> Result<Vec<Field>, 
     Ok(without_repeats(fields))
 }
 
-/// A line's whole object.
-pub fn parse_object(text: &str) -> Result<Object, String> {
-    serde_json::from_str(text).map_err(|e| not_an_object(e).message)
+/// A line being written, field by field. Fields an update leaves alone are kept as the
+/// JSON text they were: parsing each into a value and printing it again was most of an
+/// update's cost.
+pub type Line<'a> = BTreeMap<String, Part<'a>>;
+
+/// One field of a [`Line`].
+pub enum Part<'a> {
+    /// As the record's previous line had it.
+    Kept(&'a RawValue),
+    /// Set by this write.
+    Set(Json),
+}
+
+impl Part<'_> {
+    /// The field's value.
+    pub fn json(&self) -> Option<Json> {
+        match self {
+            Part::Kept(raw) => serde_json::from_str(raw.get()).ok(),
+            Part::Set(json) => Some(json.clone()),
+        }
+    }
+}
+
+impl Serialize for Part<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Part::Kept(raw) => raw.serialize(serializer),
+            Part::Set(json) => json.serialize(serializer),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Part<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        <&RawValue>::deserialize(deserializer).map(Part::Kept)
+    }
+}
+
+/// The fields of a record's line, each kept as its text; `None` if the line is not an
+/// object (an update then starts from nothing, as from a missing record).
+pub fn parse_line(text: &str) -> Option<Line<'_>> {
+    serde_json::from_str(text).ok()
 }
 
 /// A record's id as text: a non-blank string as it is, a number in decimal.
@@ -429,8 +471,8 @@ mod tests {
 
     #[test]
     fn parses_whole_objects() {
-        assert_eq!(parse_object(r#"{"a": 1}"#).map(|o| o.len()), Ok(1));
-        assert!(parse_object("[]").is_err());
+        assert_eq!(parse_line(r#"{"a": 1}"#).map(|o| o.len()), Some(1));
+        assert!(parse_line("[]").is_none());
     }
 
     #[test]

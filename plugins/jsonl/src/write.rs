@@ -3,12 +3,13 @@
 //! in one call touch one record).
 
 use crate::index::Index;
-use crate::line::{DELETED_MARKER, Object, id_text};
+use crate::line::{DELETED_MARKER, Line, Object, Part, id_text, parse_line};
 use crate::settings::EntitySettings;
 use crate::value::{json_of, key_text};
 use serde_json::Value as Json;
 use std::cell::Cell;
 use std::collections::HashMap;
+use std::ops::Range;
 use wasync_sdk::time::format_micros;
 use wasync_sdk::{Change, Error, Field, Timestamp};
 
@@ -17,7 +18,9 @@ pub struct Batch<'a> {
     index: &'a Index,
     entity_name: &'a str,
     entity: &'a EntitySettings,
-    /// Records written by this batch: the object (none for a tombstone) and upsert key.
+    /// Records written by this batch: where their line is in `out` (none for a tombstone)
+    /// and upsert key. The line, not the object: keeping every object to drop it at the end
+    /// cost a quarter of a write.
     pending: HashMap<String, Pending>,
     /// Upsert keys written by this batch, to the record they were written to.
     pending_keys: HashMap<String, String>,
@@ -29,7 +32,7 @@ pub struct Batch<'a> {
 }
 
 struct Pending {
-    object: Option<Object>,
+    line: Option<Range<usize>>,
     key: Option<String>,
 }
 
@@ -73,34 +76,37 @@ impl<'a> Batch<'a> {
 
     fn upsert(&mut self, id: Option<String>, fields: Vec<Field>) -> Result<String, Error> {
         let overlay = overlay_of(fields)?;
-        let (id, mut object) = match id {
+        let (id, base) = match id {
             Some(id) => {
                 check_id(&id)?;
-                let base = self.live_object(&id).unwrap_or_default();
+                let base = self.live_line(&id);
                 (id, base)
             }
             None => self.create_target(&overlay),
         };
-        object.extend(overlay);
+        let mut object = base.as_deref().and_then(parse_line).unwrap_or_default();
+        object.extend(overlay.into_iter().map(|(k, v)| (k, Part::Set(v))));
         self.stamp(&mut object, &id)?;
         let key = self
             .entity
             .upsert_key
             .as_ref()
             .and_then(|k| object.get(k))
+            .and_then(Part::json)
+            .as_ref()
             .and_then(key_text);
-        self.push(&id, &object)?;
-        self.remember(&id, Some(object), key);
+        let line = self.push(&id, &object)?;
+        self.remember(&id, Some(line), key);
         Ok(id)
     }
 
     fn delete(&mut self, id: String) -> Result<String, Error> {
         check_id(&id)?;
-        let mut object = Object::new();
+        let mut object = Line::new();
         self.stamp(&mut object, &id)?;
-        object.insert(DELETED_MARKER.into(), Json::Bool(true));
+        object.insert(DELETED_MARKER.into(), Part::Set(Json::Bool(true)));
         if let Some(field) = &self.entity.deleted_field {
-            object.insert(field.clone(), Json::Bool(true));
+            object.insert(field.clone(), Part::Set(Json::Bool(true)));
         }
         self.push(&id, &object)?;
         self.remember(&id, None, None);
@@ -109,7 +115,7 @@ impl<'a> Batch<'a> {
 
     /// Where a create goes: the live record with the same upsert key (so a replayed create
     /// updates instead of duplicating), else a new record.
-    fn create_target(&self, overlay: &Object) -> (String, Object) {
+    fn create_target(&self, overlay: &Object) -> (String, Option<String>) {
         let key = self
             .entity
             .upsert_key
@@ -117,13 +123,13 @@ impl<'a> Batch<'a> {
             .and_then(|k| overlay.get(k))
             .and_then(key_text);
         if let Some(id) = key.as_deref().and_then(|key| self.live_id_for_key(key)) {
-            let base = self.live_object(&id).unwrap_or_default();
+            let base = self.live_line(&id);
             return (id, base);
         }
         let derived = key
             .map(|key| format!("{}-{key}", self.entity_name))
             .filter(|id| !self.is_known(id));
-        (derived.unwrap_or_else(|| self.new_id()), Object::new())
+        (derived.unwrap_or_else(|| self.new_id()), None)
     }
 
     /// A fresh id no line of the file or of this batch has.
@@ -140,53 +146,56 @@ impl<'a> Batch<'a> {
 
     /// Sets the id field (kept as it is when it already spells `id`, so a number id stays
     /// a number) and a watermark later than any before.
-    fn stamp(&mut self, object: &mut Object, id: &str) -> Result<(), Error> {
-        if object
-            .get(&self.entity.id_field)
-            .and_then(id_text)
-            .as_deref()
-            != Some(id)
-        {
-            object.insert(self.entity.id_field.clone(), Json::String(id.to_owned()));
+    fn stamp(&mut self, object: &mut Line<'_>, id: &str) -> Result<(), Error> {
+        let stated = object.get(&self.entity.id_field).and_then(Part::json);
+        if stated.as_ref().and_then(id_text).as_deref() != Some(id) {
+            let id = Json::String(id.to_owned());
+            object.insert(self.entity.id_field.clone(), Part::Set(id));
         }
         let time = self.next_time;
         self.next_time = time.saturating_add(1);
         let text = format_micros(time)
             .ok_or_else(|| Error::Other(format!("the clock reads {time} µs, not a usable time")))?;
-        object.insert(self.entity.watermark_field.clone(), Json::String(text));
+        object.insert(
+            self.entity.watermark_field.clone(),
+            Part::Set(Json::String(text)),
+        );
         Ok(())
     }
 
-    fn push(&mut self, id: &str, object: &Object) -> Result<(), Error> {
+    /// Appends the line of `object`; returns where it is in `out`, without its newline.
+    fn push(&mut self, id: &str, object: &Line<'_>) -> Result<Range<usize>, Error> {
+        let start = self.out.len();
         serde_json::to_writer(&mut self.out, object)
             .map_err(|e| Error::Other(format!("cannot write record {id}: {e}")))?;
+        let end = self.out.len();
         self.out.push(b'\n');
-        Ok(())
+        Ok(start..end)
     }
 
-    fn remember(&mut self, id: &str, object: Option<Object>, key: Option<String>) {
+    fn remember(&mut self, id: &str, line: Option<Range<usize>>, key: Option<String>) {
         if let Some(key) = &key {
             self.pending_keys.insert(key.clone(), id.to_owned());
         }
-        self.pending.insert(id.to_owned(), Pending { object, key });
+        self.pending.insert(id.to_owned(), Pending { line, key });
     }
 
-    /// The latest live version of a record, this batch's writes first.
-    fn live_object(&self, id: &str) -> Option<Object> {
+    /// The line of the latest live version of a record, this batch's writes first.
+    fn live_line(&self, id: &str) -> Option<String> {
         match self.pending.get(id) {
-            Some(pending) => pending.object.clone(),
-            None => self.index.live_object(id),
+            Some(pending) => pending
+                .line
+                .clone()
+                .and_then(|line| std::str::from_utf8(&self.out[line]).ok().map(str::to_owned)),
+            None => self.index.live_line(id).map(str::to_owned),
         }
     }
 
     /// Whether the record is live, and its upsert key, this batch's writes first.
     fn live_key(&self, id: &str) -> Option<Option<&str>> {
         match self.pending.get(id) {
-            Some(Pending {
-                object: Some(_),
-                key,
-            }) => Some(key.as_deref()),
-            Some(Pending { object: None, .. }) => None,
+            Some(Pending { line: Some(_), key }) => Some(key.as_deref()),
+            Some(Pending { line: None, .. }) => None,
             None => self.index.live_key(id),
         }
     }
