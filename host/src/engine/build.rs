@@ -110,6 +110,8 @@ pub struct Pipeline {
     pub merge: Option<Merge>,
     /// Destinations in configuration order.
     pub destinations: Vec<Destination>,
+    /// The store connection its entity functions look records up through.
+    pub lookups: Arc<StoreLookup>,
 }
 
 impl Pipeline {
@@ -204,7 +206,37 @@ impl Loader<'_> {
 
 /// Lookups for entity functions: a read-only connection of its own on the store, so plugins
 /// see what earlier cycles committed.
-struct StoreLookup(Mutex<Store>);
+pub struct StoreLookup(Mutex<Store>);
+
+impl StoreLookup {
+    /// Holds one read snapshot for the lookups until the guard drops: an entity function
+    /// looks up once per record, and each lookup outside a transaction took SQLite's locks
+    /// anew.
+    pub fn snapshot(&self) -> anyhow::Result<LookupSnapshot<'_>> {
+        let began = self
+            .0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .begin_read()?;
+        Ok(LookupSnapshot(began.then_some(self)))
+    }
+}
+
+/// See [`StoreLookup::snapshot`].
+#[must_use = "the snapshot ends when this drops"]
+pub struct LookupSnapshot<'a>(Option<&'a StoreLookup>);
+
+impl Drop for LookupSnapshot<'_> {
+    fn drop(&mut self) {
+        if let Some(lookups) = self.0 {
+            lookups
+                .0
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .end_read();
+        }
+    }
+}
 
 impl LookupSource for StoreLookup {
     fn find(
@@ -239,9 +271,9 @@ pub fn pipelines(
         preloaded,
         loaded: HashMap::new(),
     };
-    let lookup = LookupGrant(Arc::new(StoreLookup(Mutex::new(Store::open_read_only(
+    let lookups = Arc::new(StoreLookup(Mutex::new(Store::open_read_only(
         store.path(),
-    )?))));
+    )?)));
     let mut systems: HashMap<String, Connection> = HashMap::new();
     let mut pipelines = Vec::new();
     for p in &config.pipelines {
@@ -253,7 +285,7 @@ pub fn pipelines(
             p,
             &mut loader,
             &mut systems,
-            &lookup,
+            &lookups,
             store,
         )?);
     }
@@ -362,11 +394,11 @@ fn pipeline(
     p: &PipelineConfig,
     loader: &mut Loader<'_>,
     systems: &mut HashMap<String, Connection>,
-    lookup: &LookupGrant,
+    lookups: &Arc<StoreLookup>,
     store: &Store,
 ) -> anyhow::Result<Pipeline> {
     let entity_grants = Grants {
-        lookup: Some(lookup.clone()),
+        lookup: Some(LookupGrant(lookups.clone())),
         ..Grants::default()
     };
     let mut sources = Vec::new();
@@ -427,6 +459,7 @@ fn pipeline(
         sources,
         merge,
         destinations,
+        lookups: lookups.clone(),
     })
 }
 

@@ -57,9 +57,14 @@ pub fn run(p: &Pipeline, store: &mut Store, options: &Options) -> anyhow::Result
 
     // 2. Source entity pipeline.
     let t = Instant::now();
+    let lookups = p.lookups.snapshot()?;
     entity::source(p, &mut batch, &mut report, now);
+    drop(lookups);
     report.stage("source-entity", t);
     abort_point("source-entity");
+
+    // Stages 3 and 4 read the store once or twice per record: in one snapshot.
+    let snapshot = store.snapshot()?;
 
     // 3. Source field pipelines, with change detection and data authority.
     let t = Instant::now();
@@ -72,6 +77,7 @@ pub fn run(p: &Pipeline, store: &mut Store, options: &Options) -> anyhow::Result
     merge::dedupe(p, store, &mut batch, &mut report, now)?;
     report.stage("merge", t);
     abort_point("merge");
+    drop(snapshot);
 
     // 5. Save records and log transactions, in one store transaction.
     let t = Instant::now();

@@ -77,10 +77,13 @@ fn destination(
             return Ok(());
         }
         let started = Instant::now();
+        // Stages 6 and 7 read the store per record: in one snapshot each connection.
+        let snapshot = store.snapshot()?;
+        let lookups = p.lookups.snapshot()?;
         let mut live = Vec::new();
         let mut gone = Vec::new();
         for id in chunk {
-            match store.record(&p.entity, id)? {
+            match store.record_values(&p.entity, id)? {
                 Some(u) if u.deleted => gone.push((u.id, u.source)),
                 Some(u) => live.push(record_of(u)),
                 None => {}
@@ -127,6 +130,7 @@ fn destination(
                 pending.push(p);
             }
         }
+        drop((lookups, snapshot));
         report.stage("destination-fields", started);
         abort_point("destination-fields");
 

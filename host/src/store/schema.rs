@@ -129,6 +129,15 @@ const MIGRATIONS: &[&str] = &[
     CREATE UNIQUE INDEX intake_key ON intake (pipeline, connector, entity, key);
     CREATE INDEX intake_pending ON intake (pipeline, id) WHERE done IS NULL;
     ",
+    // 4: fewer indexes to write per saved record. One index on a mapping's unified id serves
+    // both a merge's moves and a destination's external id; the log is read by position
+    // (its primary key) and filtered by entity, so it needs no second index for that.
+    "
+    CREATE INDEX id_map_by_unified ON id_map (unified_id, connector, external_entity);
+    DROP INDEX id_map_unified;
+    DROP INDEX id_map_external;
+    DROP INDEX txlog_entity;
+    ",
 ];
 
 /// Applies the migrations the store lacks, in one transaction that takes the write lock

@@ -31,6 +31,12 @@ pub struct LogEntry {
     pub plugin: Option<String>,
 }
 
+/// Distinct record ids of `?1` changed after position `?2` up to `?3`, in log order. Read
+/// by position, the primary key.
+pub(super) const CHANGED_SINCE: &str =
+    "SELECT record_id FROM txlog WHERE seq > ?2 AND seq <= ?3 AND entity = ?1
+     GROUP BY record_id ORDER BY MIN(seq)";
+
 impl Tx<'_> {
     /// Appends entries to the transaction log.
     pub fn log(&self, entries: &[LogEntry]) -> rusqlite::Result<()> {
@@ -69,10 +75,7 @@ impl Tx<'_> {
         upto: i64,
     ) -> rusqlite::Result<Vec<String>> {
         self.0
-            .prepare_cached(
-                "SELECT record_id FROM txlog WHERE entity = ?1 AND seq > ?2 AND seq <= ?3
-                 GROUP BY record_id ORDER BY MIN(seq)",
-            )?
+            .prepare_cached(CHANGED_SINCE)?
             .query_map(params![entity, after, upto], |r| r.get(0))?
             .collect()
     }

@@ -15,6 +15,10 @@ pub struct Endpoint<'a> {
     pub entity: &'a str,
 }
 
+/// What was last written for a unified record to a destination, and its external id.
+pub(super) const WRITTEN: &str = "SELECT external_id, fields FROM written
+     WHERE pipeline = ?1 AND connector = ?2 AND entity = ?3 AND unified_id = ?4";
+
 impl Tx<'_> {
     /// A source's cursor: (watermark as JSON, last id).
     pub fn source_cursor(&self, d: Endpoint<'_>) -> rusqlite::Result<Option<(String, String)>> {
@@ -73,10 +77,11 @@ impl Tx<'_> {
         unified_id: &str,
     ) -> rusqlite::Result<Option<(String, String)>> {
         self.0
-            .prepare_cached(
-                "SELECT external_id, fields FROM written WHERE pipeline = ?1 AND connector = ?2 AND entity = ?3 AND unified_id = ?4",
-            )?
-            .query_row(params![d.pipeline, d.connector, d.entity, unified_id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .prepare_cached(WRITTEN)?
+            .query_row(
+                params![d.pipeline, d.connector, d.entity, unified_id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
             .optional()
     }
 
