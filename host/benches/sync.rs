@@ -13,7 +13,7 @@ use std::time::Instant;
 use wasync::config::Config;
 use wasync::engine::Engine;
 use wasync::engine::cycle::Options;
-use wasync::plugin::{Cache, Limits, PLUGIN_NANOS, Runtime, RuntimeOptions};
+use wasync::plugin::{Cache, LOOKUP_NANOS, Limits, PLUGIN_NANOS, Runtime, RuntimeOptions};
 
 const INDUSTRIES: [&str; 6] = ["Software", "Energy", "Retail", "Pharma", "Finance", "Media"];
 const TYPES: [&str; 4] = ["Customer", "Prospect", "Partner", "Other"];
@@ -122,6 +122,7 @@ fn run(n: usize, batch: u32) -> anyhow::Result<()> {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
     let rss_before = peak_rss_mib();
     PLUGIN_NANOS.store(0, Ordering::Relaxed);
+    LOOKUP_NANOS.store(0, Ordering::Relaxed);
     let started = Instant::now();
     let (mut read, mut cycles) = (0u64, 0);
     let mut stages: std::collections::BTreeMap<String, f64> = Default::default();
@@ -159,9 +160,11 @@ fn run(n: usize, batch: u32) -> anyhow::Result<()> {
         "  created {}, updated {}, merged {}, written {}, quarantined {}",
         totals[0], totals[1], totals[2], totals[3], totals[4]
     );
+    let lookups = LOOKUP_NANOS.load(Ordering::Relaxed) as f64 / 1e9;
     println!(
-        "  inside plugin calls: {:.0}% of the time ({plugin:.2} s)",
-        100.0 * plugin / elapsed
+        "  inside plugin calls: {:.0}% of the time ({plugin:.2} s), of which {:.0}% back in the host answering lookups",
+        100.0 * plugin / elapsed,
+        100.0 * lookups / elapsed
     );
     let order = [
         "read",

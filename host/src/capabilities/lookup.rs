@@ -16,7 +16,15 @@ impl Host for HostState {
         limit: u32,
     ) -> Result<Vec<Record>, Error> {
         match &self.lookup {
-            Some(grant) => grant.0.find(&entity, &matching, limit),
+            Some(grant) => {
+                let started = std::time::Instant::now();
+                let found = grant.0.find(&entity, &matching, limit);
+                crate::plugin::LOOKUP_NANOS.fetch_add(
+                    started.elapsed().as_nanos() as u64,
+                    std::sync::atomic::Ordering::Relaxed,
+                );
+                found
+            }
             None => Err(Error::AccessDenied(format!(
                 "plugin `{}` has no lookup grant (asked for `{entity}`)",
                 self.plugin

@@ -246,9 +246,9 @@ impl LookupSource for StoreLookup {
         limit: u32,
     ) -> Result<Vec<Record>, PluginErrorValue> {
         let store = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        let matching: Vec<(String, Value)> = matching
+        let matching: Vec<(&str, &Value)> = matching
             .iter()
-            .map(|f| (f.name.clone(), f.value.clone()))
+            .map(|f| (f.name.as_str(), &f.value))
             .collect();
         let found = store
             .find(entity, &matching, limit.min(1000))

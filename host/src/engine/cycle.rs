@@ -81,7 +81,7 @@ pub fn run(p: &Pipeline, store: &mut Store, options: &Options) -> anyhow::Result
 
     // 5. Save records and log transactions, in one store transaction.
     let t = Instant::now();
-    save::save(p, store, &batch, &mut report, now)?;
+    save::save(p, store, &mut batch, &mut report, now)?;
     report.stage("save", t);
     abort_point("save");
 

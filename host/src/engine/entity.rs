@@ -23,10 +23,15 @@ pub fn source(p: &Pipeline, batch: &mut Batch, report: &mut Report, now: i64) {
     for (index, (source, mut records)) in p.sources.iter().zip(by_source).enumerate() {
         if source.kind == EntityKind::Object {
             for step in &source.functions {
-                let inputs: Vec<Record> = records.iter().map(|i| i.record.clone()).collect();
+                // The records go to the function and come back changed: lend them, not copies.
+                let inputs: Vec<Record> = records
+                    .iter_mut()
+                    .map(|i| std::mem::replace(&mut i.record, lent()))
+                    .collect();
                 let results = apply(step, &p.entity, &inputs);
                 let mut next = Vec::with_capacity(records.len());
-                for (mut item, result) in records.into_iter().zip(results) {
+                for ((mut item, input), result) in records.into_iter().zip(inputs).zip(results) {
+                    item.record = input;
                     match result {
                         Ok(Outcome::Keep(record)) => {
                             item.record = record;
@@ -54,6 +59,16 @@ pub fn source(p: &Pipeline, batch: &mut Batch, report: &mut Report, now: i64) {
         kept.extend(records);
     }
     batch.incoming = kept;
+}
+
+/// What stands in an item's place while its record is lent to a function: allocates nothing.
+fn lent() -> Record {
+    Record {
+        id: String::new(),
+        watermark: crate::Value::Null,
+        fields: Vec::new(),
+        deleted: false,
+    }
 }
 
 /// Runs one entity function over records; one result per record, failures isolated.

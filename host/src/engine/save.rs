@@ -3,14 +3,14 @@
 
 use super::work::Batch;
 use super::{Pipeline, Report};
-use crate::store::{LogEntry, Store, encode_value};
+use crate::store::{NewEntry, Store, encode_value};
 use std::collections::BTreeMap;
 
 /// Saves the batch; counts what was created, updated and deleted.
 pub fn save(
     p: &Pipeline,
     store: &mut Store,
-    batch: &Batch,
+    batch: &mut Batch,
     report: &mut Report,
     now: i64,
 ) -> anyhow::Result<()> {
@@ -26,11 +26,11 @@ pub fn save(
         }
         at.to_owned()
     };
-    let mut log = Vec::new();
-    for (id, w) in &batch.work {
+    for (id, w) in &mut batch.work {
         if w.ops.is_empty() {
             continue;
         }
+        w.after.updated = now;
         match (&w.before, w.after.deleted) {
             (None, false) => report.created += 1,
             (Some(b), false) if b.deleted => report.created += 1,
@@ -40,29 +40,28 @@ pub fn save(
             }
             _ => {}
         }
-        for op in &w.ops {
-            log.push(LogEntry {
-                seq: 0,
-                cycle: report.cycle,
-                at: now,
-                entity: p.entity.clone(),
-                record_id: id.clone(),
-                op: op.op.to_owned(),
-                field: op.field.clone(),
-                old: op.old.as_ref().map(|v| encode_value(v).to_string()),
-                new: op.new.as_ref().map(|v| encode_value(v).to_string()),
-                source: op.source.clone(),
-                plugin: op.plugin.clone(),
-            });
-        }
     }
     report.quarantined += batch.quarantined.len() as u64;
     store.transaction(|tx| {
         for (id, w) in &batch.work {
             if !w.ops.is_empty() {
-                let mut record = w.after.clone();
-                record.updated = now;
-                tx.put_record(&p.entity, &record)?;
+                tx.put_record(&p.entity, &w.after)?;
+            }
+            for op in &w.ops {
+                let old = op.old.as_ref().map(|v| encode_value(v).to_string());
+                let new = op.new.as_ref().map(|v| encode_value(v).to_string());
+                tx.log(&NewEntry {
+                    cycle: report.cycle,
+                    at: now,
+                    entity: &p.entity,
+                    record_id: id,
+                    op: op.op,
+                    field: op.field.as_deref(),
+                    old: old.as_deref(),
+                    new: new.as_deref(),
+                    source: &op.source,
+                    plugin: op.plugin.as_deref(),
+                })?;
             }
             for m in &w.mappings {
                 tx.map_id(
@@ -81,7 +80,6 @@ pub fn save(
         for (loser, winner) in &batch.merges {
             tx.move_ids(&p.entity, loser, &final_id(winner))?;
         }
-        tx.log(&log)?;
         for q in &batch.quarantined {
             tx.quarantine(q)?;
         }

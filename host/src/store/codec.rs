@@ -3,7 +3,9 @@
 //! `{"$ts": micros}` and nested JSON is `{"$json": "text"}`.
 
 use crate::Value;
-use serde_json::{Map, Value as Json, json};
+use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::ser::{Serialize, SerializeMap, Serializer};
+use serde_json::{Value as Json, json};
 use std::collections::BTreeMap;
 
 /// A value's stored form.
@@ -40,23 +42,107 @@ pub fn decode_value(json: &Json) -> Value {
     }
 }
 
-/// Fields as one stored JSON object.
+/// Fields as one stored JSON object, written straight from the values (building a
+/// `serde_json::Value` tree first was most of the cost).
 pub fn encode_fields(fields: &BTreeMap<String, Value>) -> String {
-    let map: Map<String, Json> = fields
+    let stored: BTreeMap<&str, Stored<'_>> = fields
         .iter()
-        .map(|(k, v)| (k.clone(), encode_value(v)))
+        .map(|(k, v)| (k.as_str(), Stored(v)))
         .collect();
-    Json::Object(map).to_string()
+    serde_json::to_string(&stored).unwrap_or_else(|_| "{}".into())
 }
 
-/// Fields from their stored JSON object; anything else reads as no fields.
+/// Fields from their stored JSON object; anything else reads as no fields. Values are read
+/// straight into [`Value`]s; only the rare object (a timestamp, nested JSON) goes through
+/// [`decode_value`].
 pub fn decode_fields(text: &str) -> BTreeMap<String, Value> {
-    match serde_json::from_str::<Json>(text) {
-        Ok(Json::Object(map)) => map
-            .iter()
-            .map(|(k, v)| (k.clone(), decode_value(v)))
-            .collect(),
-        _ => BTreeMap::new(),
+    serde_json::from_str::<BTreeMap<String, Decoded>>(text)
+        .map(|map| map.into_iter().map(|(k, v)| (k, v.0)).collect())
+        .unwrap_or_default()
+}
+
+/// A value in its stored form, for writing: the same JSON as [`encode_value`].
+struct Stored<'a>(&'a Value);
+
+impl Serialize for Stored<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            Value::Null => serializer.serialize_unit(),
+            Value::Boolean(b) => serializer.serialize_bool(*b),
+            Value::Integer(i) => serializer.serialize_i64(*i),
+            Value::Float(x) if x.is_finite() => serializer.serialize_f64(*x),
+            Value::Float(_) => serializer.serialize_unit(),
+            Value::Text(t) => serializer.serialize_str(t),
+            Value::Timestamp(t) => {
+                let mut map = serializer.serialize_map(Some(1))?;
+                map.serialize_entry("$ts", t)?;
+                map.end()
+            }
+            Value::Json(text) => {
+                let mut map = serializer.serialize_map(Some(1))?;
+                map.serialize_entry("$json", text)?;
+                map.end()
+            }
+        }
+    }
+}
+
+/// A value read from its stored form: what [`decode_value`] makes of it.
+struct Decoded(Value);
+
+impl<'de> Deserialize<'de> for Decoded {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(DecodedVisitor)
+    }
+}
+
+struct DecodedVisitor;
+
+impl<'de> Visitor<'de> for DecodedVisitor {
+    type Value = Decoded;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a stored value")
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Decoded, E> {
+        Ok(Decoded(Value::Null))
+    }
+
+    fn visit_bool<E: de::Error>(self, b: bool) -> Result<Decoded, E> {
+        Ok(Decoded(Value::Boolean(b)))
+    }
+
+    fn visit_i64<E: de::Error>(self, i: i64) -> Result<Decoded, E> {
+        Ok(Decoded(Value::Integer(i)))
+    }
+
+    fn visit_u64<E: de::Error>(self, u: u64) -> Result<Decoded, E> {
+        Ok(Decoded(
+            i64::try_from(u).map_or(Value::Float(u as f64), Value::Integer),
+        ))
+    }
+
+    fn visit_f64<E: de::Error>(self, x: f64) -> Result<Decoded, E> {
+        Ok(Decoded(Value::Float(x)))
+    }
+
+    fn visit_str<E: de::Error>(self, s: &str) -> Result<Decoded, E> {
+        Ok(Decoded(Value::Text(s.to_owned())))
+    }
+
+    fn visit_string<E: de::Error>(self, s: String) -> Result<Decoded, E> {
+        Ok(Decoded(Value::Text(s)))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Decoded, A::Error> {
+        let json = Json::deserialize(de::value::MapAccessDeserializer::new(map))?;
+        Ok(Decoded(decode_value(&json)))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Decoded, A::Error> {
+        let json = Json::deserialize(de::value::SeqAccessDeserializer::new(seq))?;
+        Ok(Decoded(decode_value(&json)))
     }
 }
 
@@ -79,5 +165,59 @@ mod tests {
         ] {
             assert_eq!(decode_value(&encode_value(&value)), value);
         }
+    }
+
+    /// Fields are written and read without a `serde_json::Value` tree; the text must be
+    /// exactly what encoding each value gives (destinations compare it with what they were
+    /// last sent), and reading it back the same as decoding each value.
+    #[test]
+    fn fields_read_and_write_as_their_values_do() {
+        let values = [
+            Value::Null,
+            Value::Boolean(true),
+            Value::Integer(i64::MIN),
+            Value::Integer(42),
+            Value::Float(1.0),
+            Value::Float(-0.0),
+            Value::Float(2.5e-300),
+            Value::Float(1e300),
+            Value::Float(f64::NAN),
+            Value::Text("tab\t \"quoted\" é \u{1F600}".into()),
+            Value::Timestamp(-1),
+            Value::Json("{\"a\": [1, 2]}".into()),
+        ];
+        let fields: BTreeMap<String, Value> = values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (format!("f{i}"), v.clone()))
+            .collect();
+        let text = encode_fields(&fields);
+        let tree: serde_json::Map<String, Json> = fields
+            .iter()
+            .map(|(k, v)| (k.clone(), encode_value(v)))
+            .collect();
+        assert_eq!(text, Json::Object(tree).to_string());
+        let expected: BTreeMap<String, Value> = fields
+            .iter()
+            .map(|(k, v)| (k.clone(), decode_value(&encode_value(v))))
+            .collect();
+        assert_eq!(
+            format!("{:?}", decode_fields(&text)),
+            format!("{expected:?}")
+        );
+        for stored in [
+            r#"{"a": 18446744073709551615, "b": [1, {"c": 2}], "c": {"$ts": 5, "x": 1}}"#,
+            r#"{"a": {"$ts": 1.5}, "b": {"$json": 3}, "c": {}}"#,
+        ] {
+            let tree: serde_json::Map<String, Json> =
+                serde_json::from_str(stored).expect("test JSON");
+            let expected: BTreeMap<String, Value> = tree
+                .iter()
+                .map(|(k, v)| (k.clone(), decode_value(v)))
+                .collect();
+            assert_eq!(decode_fields(stored), expected, "{stored}");
+        }
+        assert!(decode_fields("[1]").is_empty());
+        assert!(decode_fields("not json").is_empty());
     }
 }

@@ -17,7 +17,7 @@ pub use cycles::CycleRow;
 pub use intake::{Intake, Received};
 pub use quarantine::Quarantined;
 pub use snapshot::Snapshot;
-pub use txlog::LogEntry;
+pub use txlog::{LogEntry, NewEntry};
 pub use watermarks::Endpoint;
 
 use rusqlite::config::DbConfig;
@@ -43,8 +43,16 @@ pub type Result<T> = std::result::Result<T, StoreError>;
 pub struct Store {
     conn: Connection,
     path: PathBuf,
-    /// Per lookup index name, whether the store has it (looked up once).
-    indexes: std::cell::RefCell<std::collections::HashMap<String, bool>>,
+    /// The SQL of each lookup asked for, built once: building it (and finding out whether
+    /// its index exists) cost as much as running it.
+    lookups: std::cell::RefCell<Vec<Lookup>>,
+}
+
+/// A lookup's statement: the entity and fields it matches on, and its SQL.
+struct Lookup {
+    entity: String,
+    fields: Vec<String>,
+    sql: std::sync::Arc<str>,
 }
 
 /// Who last changed a field, and when (the source record's watermark, or the cycle's time).
@@ -93,7 +101,7 @@ impl Store {
         Ok(Store {
             conn,
             path: path.to_owned(),
-            indexes: Default::default(),
+            lookups: Default::default(),
         })
     }
 
@@ -110,7 +118,7 @@ impl Store {
         Ok(Store {
             conn,
             path: path.to_owned(),
-            indexes: Default::default(),
+            lookups: Default::default(),
         })
     }
 
@@ -158,15 +166,10 @@ impl Store {
     pub fn find(
         &self,
         entity: &str,
-        matching: &[(String, Value)],
+        matching: &[(&str, &Value)],
         limit: u32,
     ) -> Result<Vec<Unified>> {
-        // SQLite's planner, without statistics, prefers the primary key's `entity` prefix to
-        // an expression index: name the index when the first field has one.
-        let indexed = match matching.first() {
-            Some((field, _)) => self.has_index(&lookup_index(entity, field))?,
-            None => false,
-        };
+        let sql = self.lookup_sql(entity, matching)?;
         let mut args: Vec<rusqlite::types::Value> = vec![entity.to_owned().into()];
         for (_, value) in matching {
             let needle = match value {
@@ -177,8 +180,6 @@ impl Store {
             args.push(needle.into());
         }
         args.push(i64::from(limit).into());
-        let fields: Vec<&str> = matching.iter().map(|(f, _)| f.as_str()).collect();
-        let sql = find_sql(entity, &fields, indexed);
         let mut stmt = self.conn.prepare_cached(&sql).map_err(|e| self.err(e))?;
         let rows = stmt
             .query_map(rusqlite::params_from_iter(args), unified_from_row)
@@ -187,10 +188,33 @@ impl Store {
         Ok(rows)
     }
 
-    fn has_index(&self, name: &str) -> Result<bool> {
-        if let Some(known) = self.indexes.borrow().get(name) {
-            return Ok(*known);
+    /// The SQL of a lookup of `entity` on these fields, built the first time it is asked for.
+    fn lookup_sql(&self, entity: &str, matching: &[(&str, &Value)]) -> Result<std::sync::Arc<str>> {
+        let same = |l: &Lookup| {
+            l.entity == entity
+                && l.fields.len() == matching.len()
+                && l.fields.iter().zip(matching).all(|(a, (b, _))| a == b)
+        };
+        if let Some(known) = self.lookups.borrow().iter().find(|l| same(l)) {
+            return Ok(known.sql.clone());
         }
+        // SQLite's planner, without statistics, prefers the primary key's `entity` prefix to
+        // an expression index: name the index when the first field has one.
+        let indexed = match matching.first() {
+            Some((field, _)) => self.has_index(&lookup_index(entity, field))?,
+            None => false,
+        };
+        let fields: Vec<&str> = matching.iter().map(|(f, _)| *f).collect();
+        let sql: std::sync::Arc<str> = find_sql(entity, &fields, indexed).into();
+        self.lookups.borrow_mut().push(Lookup {
+            entity: entity.to_owned(),
+            fields: fields.iter().map(|f| (*f).to_owned()).collect(),
+            sql: sql.clone(),
+        });
+        Ok(sql)
+    }
+
+    fn has_index(&self, name: &str) -> Result<bool> {
         let exists = self
             .conn
             .query_row(
@@ -201,7 +225,6 @@ impl Store {
             .optional()
             .map_err(|e| self.err(e))?
             .is_some();
-        self.indexes.borrow_mut().insert(name.to_owned(), exists);
         Ok(exists)
     }
 
@@ -515,9 +538,7 @@ mod tests {
             .expect("save");
         for i in 0..20 {
             let name = Value::Text(format!("co {i}"));
-            let found = store
-                .find("Account", &[("Name".into(), name)], 10)
-                .expect("find");
+            let found = store.find("Account", &[("Name", &name)], 10).expect("find");
             assert_eq!(found.len(), 1);
             let ids = store
                 .read()

@@ -31,21 +31,46 @@ pub struct LogEntry {
     pub plugin: Option<String>,
 }
 
-/// Distinct record ids of `?1` changed after position `?2` up to `?3`, in log order. Read
-/// by position, the primary key.
+/// Record ids of `?1` changed after position `?2` up to `?3`, in log order, repeats
+/// included. Read by position, the primary key.
 pub(super) const CHANGED_SINCE: &str =
-    "SELECT record_id FROM txlog WHERE seq > ?2 AND seq <= ?3 AND entity = ?1
-     GROUP BY record_id ORDER BY MIN(seq)";
+    "SELECT record_id FROM txlog WHERE seq > ?2 AND seq <= ?3 AND entity = ?1 ORDER BY seq";
+
+/// A transaction-log entry to append, borrowing what it records (a save logs several per
+/// record: copying each string for each was measurable).
+#[derive(Debug, Clone, Copy)]
+pub struct NewEntry<'a> {
+    /// The cycle that made the change.
+    pub cycle: i64,
+    /// When (micros).
+    pub at: i64,
+    /// The unified entity.
+    pub entity: &'a str,
+    /// The unified record.
+    pub record_id: &'a str,
+    /// `create`, `update`, `delete` or `merge`.
+    pub op: &'a str,
+    /// The field changed, for creates and updates.
+    pub field: Option<&'a str>,
+    /// The old value (JSON), for updates.
+    pub old: Option<&'a str>,
+    /// The new value (JSON).
+    pub new: Option<&'a str>,
+    /// The source that caused it (`connector/entity`).
+    pub source: &'a str,
+    /// The plugin (and its version) that produced the value, if any.
+    pub plugin: Option<&'a str>,
+}
 
 impl Tx<'_> {
-    /// Appends entries to the transaction log.
-    pub fn log(&self, entries: &[LogEntry]) -> rusqlite::Result<()> {
-        let mut insert = self.0.prepare_cached(
-            "INSERT INTO txlog (cycle, at, entity, record_id, op, field, old, new, source, plugin)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-        )?;
-        for e in entries {
-            insert.execute(params![
+    /// Appends one entry to the transaction log; its position is the next one.
+    pub fn log(&self, e: &NewEntry<'_>) -> rusqlite::Result<()> {
+        self.0
+            .prepare_cached(
+                "INSERT INTO txlog (cycle, at, entity, record_id, op, field, old, new, source, plugin)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            )?
+            .execute(params![
                 e.cycle,
                 e.at,
                 e.entity,
@@ -57,7 +82,6 @@ impl Tx<'_> {
                 e.source,
                 e.plugin
             ])?;
-        }
         Ok(())
     }
 
@@ -74,10 +98,20 @@ impl Tx<'_> {
         after: i64,
         upto: i64,
     ) -> rusqlite::Result<Vec<String>> {
-        self.0
-            .prepare_cached(CHANGED_SINCE)?
-            .query_map(params![entity, after, upto], |r| r.get(0))?
-            .collect()
+        // Each record once, at its first change: a set here, not SQLite's sorter (GROUP BY
+        // sorted every entry's id, a few thousand instructions an entry).
+        let mut stmt = self.0.prepare_cached(CHANGED_SINCE)?;
+        let mut rows = stmt.query(params![entity, after, upto])?;
+        let mut seen = std::collections::HashSet::new();
+        let mut ids = Vec::new();
+        while let Some(row) = rows.next()? {
+            let id = row.get_ref(0)?.as_str()?;
+            if !seen.contains(id) {
+                seen.insert(id.to_owned());
+                ids.push(id.to_owned());
+            }
+        }
+        Ok(ids)
     }
 
     /// Log entries, newest first, optionally for one record.
