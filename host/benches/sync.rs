@@ -5,6 +5,10 @@
 //!
 //! Wall-clock figures on a shared machine: compare the ratios within one run.
 
+/// The allocator the `wasync` binary uses, so the figures are the binary's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::fmt::Write as _;
 use std::io::Write;
 use std::path::Path;
