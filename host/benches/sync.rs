@@ -17,7 +17,9 @@ use std::time::Instant;
 use wasync::config::Config;
 use wasync::engine::Engine;
 use wasync::engine::cycle::Options;
-use wasync::plugin::{Cache, LOOKUP_NANOS, Limits, PLUGIN_NANOS, Runtime, RuntimeOptions};
+use wasync::plugin::{
+    Cache, LOOKUP_NANOS, Limits, PLUGIN_MEMORY_GROWN, PLUGIN_NANOS, Runtime, RuntimeOptions,
+};
 
 const INDUSTRIES: [&str; 6] = ["Software", "Energy", "Retail", "Pharma", "Finance", "Media"];
 const TYPES: [&str; 4] = ["Customer", "Prospect", "Partner", "Other"];
@@ -127,6 +129,7 @@ fn run(n: usize, batch: u32) -> anyhow::Result<()> {
     let rss_before = peak_rss_mib();
     PLUGIN_NANOS.store(0, Ordering::Relaxed);
     LOOKUP_NANOS.store(0, Ordering::Relaxed);
+    let grown_before = PLUGIN_MEMORY_GROWN.load(Ordering::Relaxed);
     let started = Instant::now();
     let (mut read, mut cycles) = (0u64, 0);
     let mut stages: std::collections::BTreeMap<String, f64> = Default::default();
@@ -190,9 +193,13 @@ fn run(n: usize, batch: u32) -> anyhow::Result<()> {
         })
         .collect();
     println!("  stages: {}", line.join(", "));
+    let mib = |bytes: u64| bytes as f64 / f64::from(1 << 20);
+    let plugins_grew = mib(PLUGIN_MEMORY_GROWN.load(Ordering::Relaxed) - grown_before);
+    let peak = peak_rss_mib();
     println!(
-        "  peak memory: {:.0} MiB (before the run: {rss_before:.0} MiB)",
-        peak_rss_mib()
+        "  peak memory: {peak:.0} MiB (before the run: {rss_before:.0} MiB; of the {:.0} MiB grown, plugins' own memory {plugins_grew:.0} MiB, the host {:.0} MiB)",
+        peak - rss_before,
+        peak - rss_before - plugins_grew
     );
     Ok(())
 }

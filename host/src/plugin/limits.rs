@@ -63,7 +63,7 @@ impl Limiter {
 impl ResourceLimiter for Limiter {
     fn memory_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
@@ -71,6 +71,10 @@ impl ResourceLimiter for Limiter {
             self.refused = Some(desired);
             return Ok(false);
         }
+        super::PLUGIN_MEMORY_GROWN.fetch_add(
+            desired.saturating_sub(current) as u64,
+            std::sync::atomic::Ordering::Relaxed,
+        );
         Ok(true)
     }
 

@@ -44,6 +44,10 @@ use wasmtime::{Config, Engine};
 /// lifting): what the benchmarks report as the share of time crossing into plugins.
 pub static PLUGIN_NANOS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
+/// Bytes of linear memory plugins have grown by in this process (a plugin's memory never
+/// shrinks while its instance lives): how the benchmarks tell plugins' memory from the host's.
+pub static PLUGIN_MEMORY_GROWN: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 /// Of [`PLUGIN_NANOS`], the nanoseconds spent back in the host answering plugins' lookups
 /// (store queries): store work the plugin asked for, not crossing.
 pub static LOOKUP_NANOS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
