@@ -575,6 +575,7 @@ mod tests {
             DELETE_MATCH_KEYS,
             IDS_WITH_KEY,
             txlog::CHANGED_SINCE,
+            txlog::LOG_OF_RECORD,
             watermarks::WRITTEN,
             &find_sql_for_test(),
         ];

@@ -62,6 +62,33 @@ pub struct NewEntry<'a> {
     pub plugin: Option<&'a str>,
 }
 
+/// The newest `?1` log entries.
+const LOG: &str =
+    "SELECT seq, cycle, at, entity, record_id, op, field, old, new, source, plugin FROM txlog
+     ORDER BY seq DESC LIMIT ?1";
+
+/// The newest `?2` log entries of record `?1`.
+pub(super) const LOG_OF_RECORD: &str =
+    "SELECT seq, cycle, at, entity, record_id, op, field, old, new, source, plugin FROM txlog
+     WHERE record_id = ?1 ORDER BY seq DESC LIMIT ?2";
+
+/// A log entry from a row of [`LOG`] or [`LOG_OF_RECORD`].
+fn log_entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<LogEntry> {
+    Ok(LogEntry {
+        seq: r.get(0)?,
+        cycle: r.get(1)?,
+        at: r.get(2)?,
+        entity: r.get(3)?,
+        record_id: r.get(4)?,
+        op: r.get(5)?,
+        field: r.get(6)?,
+        old: r.get(7)?,
+        new: r.get(8)?,
+        source: r.get(9)?,
+        plugin: r.get(10)?,
+    })
+}
+
 impl Tx<'_> {
     /// Appends one entry to the transaction log; its position is the next one.
     pub fn log(&self, e: &NewEntry<'_>) -> rusqlite::Result<()> {
@@ -116,26 +143,20 @@ impl Tx<'_> {
 
     /// Log entries, newest first, optionally for one record.
     pub fn log_entries(&self, record: Option<&str>, limit: i64) -> rusqlite::Result<Vec<LogEntry>> {
-        let mut stmt = self.0.prepare_cached(
-            "SELECT seq, cycle, at, entity, record_id, op, field, old, new, source, plugin FROM txlog
-             WHERE ?1 IS NULL OR record_id = ?1 ORDER BY seq DESC LIMIT ?2",
-        )?;
-        stmt.query_map(params![record, limit], |r| {
-            Ok(LogEntry {
-                seq: r.get(0)?,
-                cycle: r.get(1)?,
-                at: r.get(2)?,
-                entity: r.get(3)?,
-                record_id: r.get(4)?,
-                op: r.get(5)?,
-                field: r.get(6)?,
-                old: r.get(7)?,
-                new: r.get(8)?,
-                source: r.get(9)?,
-                plugin: r.get(10)?,
-            })
-        })?
-        .collect()
+        // Two statements, not `?1 IS NULL OR record_id = ?1`: with the OR, one record's
+        // entries were found by scanning the whole log.
+        match record {
+            Some(record) => self
+                .0
+                .prepare_cached(LOG_OF_RECORD)?
+                .query_map(params![record, limit], log_entry)?
+                .collect(),
+            None => self
+                .0
+                .prepare_cached(LOG)?
+                .query_map(params![limit], log_entry)?
+                .collect(),
+        }
     }
 
     /// When log entry `seq` was made.
