@@ -299,6 +299,20 @@ fn salesforce_is_authoritative_for_name_and_an_older_change_never_wins() {
         domain_changes.is_empty(),
         "the older HubSpot domain must not overwrite the newer: {domain_changes:?}"
     );
+
+    // `log --record` gives exactly that record's entries of the whole log, newest first.
+    let initech = entries
+        .iter()
+        .find(|e| e["field"] == "Name" && e["new"] == "\"Initech\"")
+        .and_then(|e| e["record_id"].as_str())
+        .expect("Initech's Name was logged");
+    let own: Vec<&Json> = entries
+        .iter()
+        .filter(|e| e["record_id"] == initech)
+        .collect();
+    let by_record = example.json_lines(&["log", "--json", "--record", initech]);
+    assert!(own.len() > 1, "Initech has several entries: {own:?}");
+    assert_eq!(by_record.iter().collect::<Vec<_>>(), own);
 }
 
 #[test]
