@@ -235,12 +235,8 @@ impl Store {
 
     /// The unified record `id` of `entity` without its per-field meta (left empty).
     pub fn record_values(&self, entity: &str, id: &str) -> Result<Option<Unified>> {
-        self.conn
-            .prepare_cached(RECORD_VALUES)
-            .and_then(|mut stmt| {
-                stmt.query_row(params![entity, id], unified_from_row)
-                    .optional()
-            })
+        Tx(&self.conn)
+            .record_values(entity, id)
             .map_err(|e| self.err(e))
     }
 
@@ -377,6 +373,14 @@ impl Tx<'_> {
     pub fn record(&self, entity: &str, id: &str) -> rusqlite::Result<Option<Unified>> {
         self.0
             .prepare_cached(RECORD)?
+            .query_row(params![entity, id], unified_from_row)
+            .optional()
+    }
+
+    /// The unified record `id` of `entity` without its per-field meta (left empty).
+    pub fn record_values(&self, entity: &str, id: &str) -> rusqlite::Result<Option<Unified>> {
+        self.0
+            .prepare_cached(RECORD_VALUES)?
             .query_row(params![entity, id], unified_from_row)
             .optional()
     }
