@@ -6,6 +6,7 @@ mod calls;
 mod codec;
 mod cycles;
 mod intake;
+mod lookup;
 mod quarantine;
 mod schema;
 mod snapshot;
@@ -45,14 +46,7 @@ pub struct Store {
     path: PathBuf,
     /// The SQL of each lookup asked for, built once: building it (and finding out whether
     /// its index exists) cost as much as running it.
-    lookups: std::cell::RefCell<Vec<Lookup>>,
-}
-
-/// A lookup's statement: the entity and fields it matches on, and its SQL.
-struct Lookup {
-    entity: String,
-    fields: Vec<String>,
-    sql: std::sync::Arc<str>,
+    lookups: std::cell::RefCell<Vec<lookup::Lookup>>,
 }
 
 /// Who last changed a field, and when (the source record's watermark, or the cycle's time).
@@ -150,84 +144,6 @@ impl Store {
         result.map_err(|e| self.err(e))
     }
 
-    /// Makes lookups on unified field `field` of `entity` use an index.
-    pub fn index_lookup_field(&self, entity: &str, field: &str) -> Result<()> {
-        let name = lookup_index(entity, field);
-        let sql = format!(
-            "CREATE INDEX IF NOT EXISTS {name} ON records(entity, {}) WHERE deleted = 0",
-            schema::normalised_field(field)
-        );
-        self.conn.execute_batch(&sql).map_err(|e| self.err(e))
-    }
-
-    /// Unified records of `entity` whose fields equal all of `matching` (text compared
-    /// without regard to ASCII case and surrounding white space), oldest first.
-    /// Without their per-field meta (left empty): a lookup does not return it.
-    pub fn find(
-        &self,
-        entity: &str,
-        matching: &[(&str, &Value)],
-        limit: u32,
-    ) -> Result<Vec<Unified>> {
-        let sql = self.lookup_sql(entity, matching)?;
-        let mut args: Vec<rusqlite::types::Value> = vec![entity.to_owned().into()];
-        for (_, value) in matching {
-            let needle = match value {
-                Value::Null => return Ok(Vec::new()),
-                Value::Text(t) => t.trim().to_ascii_lowercase(),
-                other => codec::encode_value(other).to_string(),
-            };
-            args.push(needle.into());
-        }
-        args.push(i64::from(limit).into());
-        let mut stmt = self.conn.prepare_cached(&sql).map_err(|e| self.err(e))?;
-        let rows = stmt
-            .query_map(rusqlite::params_from_iter(args), unified_from_row)
-            .and_then(Iterator::collect)
-            .map_err(|e| self.err(e))?;
-        Ok(rows)
-    }
-
-    /// The SQL of a lookup of `entity` on these fields, built the first time it is asked for.
-    fn lookup_sql(&self, entity: &str, matching: &[(&str, &Value)]) -> Result<std::sync::Arc<str>> {
-        let same = |l: &Lookup| {
-            l.entity == entity
-                && l.fields.len() == matching.len()
-                && l.fields.iter().zip(matching).all(|(a, (b, _))| a == b)
-        };
-        if let Some(known) = self.lookups.borrow().iter().find(|l| same(l)) {
-            return Ok(known.sql.clone());
-        }
-        // SQLite's planner, without statistics, prefers the primary key's `entity` prefix to
-        // an expression index: name the index when the first field has one.
-        let indexed = match matching.first() {
-            Some((field, _)) => self.has_index(&lookup_index(entity, field))?,
-            None => false,
-        };
-        let fields: Vec<&str> = matching.iter().map(|(f, _)| *f).collect();
-        let sql: std::sync::Arc<str> = find_sql(entity, &fields, indexed).into();
-        self.lookups.borrow_mut().push(Lookup {
-            entity: entity.to_owned(),
-            fields: fields.iter().map(|f| (*f).to_owned()).collect(),
-            sql: sql.clone(),
-        });
-        Ok(sql)
-    }
-
-    fn has_index(&self, name: &str) -> Result<bool> {
-        let exists = self
-            .conn
-            .query_row(
-                "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?1",
-                params![name],
-                |_| Ok(()),
-            )
-            .optional()
-            .map_err(|e| self.err(e))?
-            .is_some();
-        Ok(exists)
-    }
-
     /// The unified record `id` of `entity`.
     pub fn record(&self, entity: &str, id: &str) -> Result<Option<Unified>> {
         Tx(&self.conn).record(entity, id).map_err(|e| self.err(e))
@@ -290,30 +206,6 @@ fn stable_plans(conn: &Connection) -> rusqlite::Result<()> {
         .map(drop)
 }
 
-/// The query behind [`Store::find`]: `?1` the entity, then one parameter per field, then the
-/// limit.
-fn find_sql(entity: &str, fields: &[&str], indexed: bool) -> String {
-    let hint = match fields.first() {
-        Some(field) if indexed => format!(" INDEXED BY {}", lookup_index(entity, field)),
-        _ => String::new(),
-    };
-    let mut sql = format!(
-        "SELECT id, fields, NULL, source, created, updated, deleted FROM records{hint} WHERE entity = ?1 AND deleted = 0",
-    );
-    for (i, field) in fields.iter().enumerate() {
-        sql.push_str(&format!(
-            " AND {} = ?{}",
-            schema::normalised_field(field),
-            i + 2
-        ));
-    }
-    sql.push_str(&format!(
-        " ORDER BY created, id LIMIT ?{}",
-        fields.len() + 2
-    ));
-    sql
-}
-
 /// The unified record: `?1` the entity, `?2` the id.
 const RECORD: &str = "SELECT id, fields, meta, source, created, updated, deleted FROM records WHERE entity = ?1 AND id = ?2";
 
@@ -339,15 +231,6 @@ const DELETE_MATCH_KEYS: &str = "DELETE FROM match_keys WHERE entity = ?1 AND id
 const IDS_WITH_KEY: &str =
     "SELECT k.id FROM match_keys k JOIN records r ON r.entity = k.entity AND r.id = k.id
      WHERE k.entity = ?1 AND k.key = ?2 AND r.deleted = 0 ORDER BY k.id";
-
-/// The name of the index for lookups on `field` of `entity`.
-fn lookup_index(entity: &str, field: &str) -> String {
-    let name: String = format!("{entity}_{field}")
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-        .collect();
-    format!("lookup_{name}")
-}
 
 /// Queries and changes inside a transaction (or on a plain connection, for reads).
 pub struct Tx<'a>(&'a Connection);
@@ -603,6 +486,6 @@ mod tests {
     }
 
     fn find_sql_for_test() -> String {
-        find_sql("Account", &["Name"], true)
+        lookup::find_sql("Account", &["Name"], true)
     }
 }
