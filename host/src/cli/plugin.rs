@@ -6,7 +6,7 @@ use super::build::{self, Lang};
 use super::records::{outcome_to_json, parse_record_line};
 use super::scaffold::{self, Kind};
 use super::smoke;
-use crate::plugin::{Function, Grants, Plugin, Runtime, World, builtin, producers};
+use crate::plugin::{Failure, Function, Grants, Plugin, Runtime, World, builtin, producers};
 use crate::value::{from_json, to_json};
 use anyhow::{Context, bail};
 use clap::Subcommand;
@@ -239,39 +239,12 @@ fn call_function(
     let mut function: Function = runtime
         .instance(plugin, config, Grants::default())
         .with_context(|| format!("cannot configure `{}` with {config}", plugin.name()))?;
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
-    let mut line_no = 0usize;
-    for lines in batches(batch_size) {
-        let mut parsed = Vec::with_capacity(lines.len());
-        let mut records = Vec::with_capacity(lines.len());
-        for line in lines {
-            line_no += 1;
-            let line = line.context("reading stdin")?;
-            match parse_record_line(&line, line_no) {
-                Ok(record) => {
-                    parsed.push(None);
-                    records.push(record);
-                }
-                Err(e) => parsed.push(Some(format!("{e:#}"))),
-            }
-        }
-        let mut results =
-            crate::plugin::isolate(&records, |chunk| function.apply(entity, chunk)).into_iter();
-        for entry in parsed {
-            let doc = match entry {
-                None => match results.next() {
-                    Some(Ok(outcome)) => outcome_to_json(&outcome),
-                    Some(Err(failure)) => json!({ "err": failure.to_string() }),
-                    None => bail!("internal: fewer results than records"),
-                },
-                Some(message) => json!({ "err": message }),
-            };
-            writeln!(out, "{doc}")?;
-        }
-        out.flush()?;
-    }
-    Ok(())
+    answer_lines(
+        batch_size,
+        |line, line_no| parse_record_line(line, line_no).map_err(|e| format!("{e:#}")),
+        |records| crate::plugin::isolate(records, |chunk| function.apply(entity, chunk)),
+        outcome_to_json,
+    )
 }
 
 /// Runs a field transform over values read one per line.
@@ -286,34 +259,53 @@ fn call(runtime: &Runtime, plugin: &Plugin, config: &str, batch_size: usize) -> 
     let mut transform = runtime
         .transformer(plugin, config)
         .with_context(|| format!("cannot configure `{}` with {config}", plugin.name()))?;
+    answer_lines(
+        batch_size,
+        |line, line_no| {
+            serde_json::from_str(line)
+                .map(from_json)
+                .map_err(|e| format!("line {line_no}: not a JSON value: {e}"))
+        },
+        |values| transform.apply_each(values),
+        |value| json!({ "ok": to_json(value) }),
+    )
+}
 
+/// The loop `plugin call` runs for every world: reads stdin in batches, parses each line (a
+/// bad line gets its error in place), calls the plugin once on the batch's good items, and
+/// prints one JSON line per input line, in order.
+fn answer_lines<I, O>(
+    batch_size: usize,
+    mut parse: impl FnMut(&str, usize) -> Result<I, String>,
+    mut call: impl FnMut(&[I]) -> Vec<Result<O, Failure>>,
+    render: impl Fn(&O) -> serde_json::Value,
+) -> anyhow::Result<()> {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let mut line_no = 0usize;
     for lines in batches(batch_size) {
-        // Parse each line; a bad line gets its error in place, the rest go to the plugin.
-        let mut parsed = Vec::with_capacity(lines.len());
-        let mut values = Vec::with_capacity(lines.len());
+        let mut refused = Vec::with_capacity(lines.len());
+        let mut items = Vec::with_capacity(lines.len());
         for line in lines {
             line_no += 1;
             let line = line.context("reading stdin")?;
-            match serde_json::from_str(&line) {
-                Ok(json) => {
-                    parsed.push(Ok(values.len()));
-                    values.push(from_json(json));
+            match parse(&line, line_no) {
+                Ok(item) => {
+                    refused.push(None);
+                    items.push(item);
                 }
-                Err(e) => parsed.push(Err(format!("line {line_no}: not a JSON value: {e}"))),
+                Err(message) => refused.push(Some(message)),
             }
         }
-        let mut results = transform.apply_each(&values).into_iter();
-        for entry in parsed {
+        let mut results = call(&items).into_iter();
+        for entry in refused {
             let doc = match entry {
-                Ok(_) => match results.next() {
-                    Some(Ok(value)) => json!({ "ok": to_json(&value) }),
+                None => match results.next() {
+                    Some(Ok(output)) => render(&output),
                     Some(Err(failure)) => json!({ "err": failure.to_string() }),
-                    None => bail!("internal: fewer results than values"),
+                    None => bail!("internal: fewer results than inputs"),
                 },
-                Err(message) => json!({ "err": message }),
+                Some(message) => json!({ "err": message }),
             };
             writeln!(out, "{doc}")?;
         }
