@@ -142,6 +142,7 @@ fn runtime(deadline: Duration) -> Runtime {
         limits: Limits {
             memory: 64 << 20,
             deadline,
+            ..Limits::default()
         },
         cache: Cache::off(),
     })

@@ -7,7 +7,7 @@ use std::time::Duration;
 use wasync::plugin::bindings::connector::exports::wasync::plugin::external::ReadRequest;
 use wasync::plugin::bindings::entity_function::exports::wasync::plugin::entity::Outcome;
 use wasync::plugin::{
-    Cache, CallError, DirGrant, Function, Grants, Limits, LoadError, Origin, Runtime,
+    Cache, CallError, DirGrant, Failure, Function, Grants, Limits, LoadError, Origin, Runtime,
     RuntimeOptions, System, Transformer, World,
 };
 use wasync::{Field, PluginErrorValue, Record, Value};
@@ -25,6 +25,7 @@ fn runtime() -> Runtime {
     runtime_with(Limits {
         memory: 64 << 20,
         deadline: Duration::from_millis(500),
+        ..Limits::default()
     })
 }
 
@@ -82,6 +83,7 @@ fn endless_loop_is_stopped_at_the_deadline_and_the_next_call_works() {
     let runtime = runtime_with(Limits {
         memory: 64 << 20,
         deadline: Duration::from_millis(200),
+        ..Limits::default()
     });
     let mut transform = hostile(&runtime, "{}");
     let started = std::time::Instant::now();
@@ -98,6 +100,73 @@ fn endless_loop_is_stopped_at_the_deadline_and_the_next_call_works() {
         "{error}"
     );
     assert!(error.to_string().contains("deadline of 200 ms"), "{error}");
+    still_serves(&mut transform);
+}
+
+#[test]
+fn a_loop_hidden_in_a_large_batch_costs_at_most_one_more_deadline_to_find() {
+    let deadline = Duration::from_millis(400);
+    let runtime = runtime_with(Limits {
+        memory: 64 << 20,
+        deadline,
+        ..Limits::default()
+    });
+    let mut transform = hostile(&runtime, "{}");
+    let mut values: Vec<Value> = (0..1000).map(|i| text(&format!("v{i}"))).collect();
+    values[637] = text("loop");
+    values[200] = text("trap");
+    let started = std::time::Instant::now();
+    let results = transform.apply_each(&values);
+    let took = started.elapsed();
+    // The batch's deadline, one more to take it apart and 50 ms per halving (ten here):
+    // never a deadline per value.
+    assert!(
+        took < deadline * 2 + Duration::from_millis(800),
+        "took {took:?}"
+    );
+    assert_eq!(results.len(), values.len());
+    for (i, result) in results.iter().enumerate() {
+        match i {
+            637 => assert!(
+                matches!(result, Err(Failure::Crashed(CallError::Deadline { .. }))),
+                "{result:?}"
+            ),
+            200 => assert!(
+                matches!(result, Err(Failure::Crashed(CallError::Trap { .. }))),
+                "{result:?}"
+            ),
+            _ => assert_eq!(
+                result.as_ref().ok(),
+                Some(&text(&format!("v{i}"))),
+                "value {i}"
+            ),
+        }
+    }
+}
+
+#[test]
+fn a_batch_where_every_value_loops_fails_whole_within_two_deadlines() {
+    let deadline = Duration::from_millis(300);
+    let runtime = runtime_with(Limits {
+        memory: 64 << 20,
+        deadline,
+        ..Limits::default()
+    });
+    let mut transform = hostile(&runtime, "{}");
+    let values = vec![text("loop"); 64];
+    let started = std::time::Instant::now();
+    let results = transform.apply_each(&values);
+    let took = started.elapsed();
+    assert!(
+        took < deadline * 2 + Duration::from_millis(500),
+        "took {took:?}"
+    );
+    assert!(
+        results
+            .iter()
+            .all(|r| matches!(r, Err(Failure::Crashed(CallError::Deadline { .. })))),
+        "{results:?}"
+    );
     still_serves(&mut transform);
 }
 

@@ -136,6 +136,13 @@ pub struct RuntimeArgs {
     /// CPU-time deadline per plugin call, in milliseconds.
     #[arg(long, value_name = "MS", default_value_t = crate::plugin::limits::DEFAULT_DEADLINE.as_millis() as u64)]
     deadline_ms: u64,
+    /// Largest value a plugin call may return (a field value, a key, an id), in KiB: past
+    /// it, that value or record fails with an error naming the plugin.
+    #[arg(long, value_name = "KIB", default_value_t = crate::plugin::limits::DEFAULT_VALUE_BYTES >> 10)]
+    max_value_kib: usize,
+    /// Largest output of one plugin call, in MiB: past it, the batch is split and retried.
+    #[arg(long, value_name = "MIB", default_value_t = crate::plugin::limits::DEFAULT_OUTPUT_BYTES >> 20)]
+    max_output_mib: usize,
     /// Where compiled components are cached [default: $WASYNC_CACHE_DIR, else ~/.cache/wasync/components].
     #[arg(long, value_name = "DIR")]
     cache_dir: Option<PathBuf>,
@@ -155,6 +162,8 @@ impl RuntimeArgs {
             limits: Limits {
                 memory: self.memory_mib << 20,
                 deadline: Duration::from_millis(self.deadline_ms),
+                value_bytes: self.max_value_kib << 10,
+                output_bytes: self.max_output_mib << 20,
             },
             cache,
         }

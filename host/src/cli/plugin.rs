@@ -242,7 +242,7 @@ fn call_function(
     answer_lines(
         batch_size,
         |line, line_no| parse_record_line(line, line_no).map_err(|e| format!("{e:#}")),
-        |records| crate::plugin::isolate(records, |chunk| function.apply(entity, chunk)),
+        |records| function.isolate(records, |f, chunk| f.apply(entity, chunk)),
         outcome_to_json,
     )
 }

@@ -123,7 +123,7 @@ impl Progress {
 fn in_cycle_order(stages: &BTreeMap<String, f64>) -> impl Iterator<Item = (&str, f64)> {
     let order: Vec<&str> = SOURCE_STAGES
         .iter()
-        .chain(&["merge", "save"])
+        .chain(&["save"])
         .chain(DESTINATION_STAGES.iter())
         .chain(&["watermarks"])
         .copied()

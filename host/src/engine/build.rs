@@ -11,19 +11,34 @@ use crate::plugin::{
 };
 use crate::store::Store;
 use anyhow::{Context, bail};
-use std::cell::RefCell;
 use std::collections::HashMap;
-use std::rc::Rc;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 /// A configured plugin use, with the label the transaction log records (`name@version`).
 pub struct Step<T> {
     /// `plugin@version`: its declared version, else `sha256:<first 12 hex digits>`.
     pub label: String,
-    /// The configured use: calls need it mutably (a failed call replaces the instance) while
-    /// a cycle's stages share the pipeline.
-    pub instance: RefCell<T>,
+    /// The configured use.
+    pub instance: Use<T>,
+}
+
+/// A configured use that a cycle's stages share: calls need it mutably (a failed call
+/// replaces the instance). Behind a mutex, so that a pipeline can run on a thread of its own
+/// (`wasync serve` runs each pipeline on one).
+pub struct Use<T>(Mutex<T>);
+
+impl<T> Use<T> {
+    /// Shares `instance`.
+    pub fn new(instance: T) -> Self {
+        Use(Mutex::new(instance))
+    }
+
+    /// The use, for one call or a batch of them. A call that panicked the host cannot leave
+    /// it half-changed (a failed call only drops its instance), so a poisoned lock is taken.
+    pub fn lock(&self) -> MutexGuard<'_, T> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
 }
 
 /// One field pipeline: a target field from a field read, through transforms.
@@ -53,7 +68,7 @@ pub struct Source {
     /// Object or event.
     pub kind: EntityKind,
     /// The connection.
-    pub system: Rc<RefCell<System>>,
+    pub system: Arc<Use<System>>,
     /// The connector's network client, if it has network.
     pub http: Option<Arc<Client>>,
     /// The source entity pipeline.
@@ -71,7 +86,7 @@ pub struct Destination {
     /// The external entity.
     pub entity: String,
     /// The connection.
-    pub system: Rc<RefCell<System>>,
+    pub system: Arc<Use<System>>,
     /// The connector's network client, if it has network.
     pub http: Option<Arc<Client>>,
     /// The destination entity pipeline.
@@ -134,7 +149,7 @@ impl Pipeline {
 /// A connector's connection, shared by every source and destination that use it.
 #[derive(Clone)]
 struct Connection {
-    system: Rc<RefCell<System>>,
+    system: Arc<Use<System>>,
     http: Option<Arc<Client>>,
 }
 
@@ -177,7 +192,7 @@ impl Loader<'_> {
             .with_context(|| format!("{at}: cannot configure `{}`", use_.plugin))?;
         Ok(Step {
             label: plugin.label(),
-            instance: RefCell::new(instance),
+            instance: Use::new(instance),
         })
     }
 
@@ -271,15 +286,17 @@ pub fn pipelines(
         preloaded,
         loaded: HashMap::new(),
     };
-    let lookups = Arc::new(StoreLookup(Mutex::new(Store::open_read_only(
-        store.path(),
-    )?)));
     let mut systems: HashMap<String, Connection> = HashMap::new();
     let mut pipelines = Vec::new();
     for p in &config.pipelines {
         for field in &p.lookup_fields {
             store.index_lookup_field(&p.entity, field)?;
         }
+        // A connection of its own per pipeline: each holds its own snapshot while its entity
+        // functions run, and pipelines may run at once (`wasync serve`).
+        let lookups = Arc::new(StoreLookup(Mutex::new(Store::open_read_only(
+            store.path(),
+        )?)));
         pipelines.push(pipeline(
             config,
             p,
@@ -320,7 +337,7 @@ fn system(
     let settings = serde_json::to_string(&connector.settings)?;
     let (instance, http) = connect(loader.runtime, &plugin, name, connector, store, &settings)?;
     let connection = Connection {
-        system: Rc::new(RefCell::new(instance)),
+        system: Arc::new(Use::new(instance)),
         http,
     };
     systems.insert(name.to_owned(), connection.clone());
@@ -366,11 +383,11 @@ pub fn connect(
 }
 
 fn entity_kind(
-    system: &Rc<RefCell<System>>,
+    system: &Arc<Use<System>>,
     connector: &str,
     entity: &str,
 ) -> anyhow::Result<EntityKind> {
-    let described = system.borrow_mut().describe()?.map_err(|e| {
+    let described = system.lock().describe()?.map_err(|e| {
         anyhow::anyhow!(
             "connector `{connector}`: describe failed: {}",
             crate::value::describe(&e)

@@ -77,8 +77,8 @@ pub fn apply(
     entity: &str,
     records: &[Record],
 ) -> Vec<Result<Outcome, String>> {
-    per_item(records, |chunk| {
-        step.instance.borrow_mut().apply(entity, chunk)
+    per_item(&mut step.instance.lock(), records, |f, chunk| {
+        f.apply(entity, chunk)
     })
 }
 

@@ -31,7 +31,9 @@ pub fn map(pipes: &[FieldPipe], records: &[&Record]) -> Vec<Result<Mapped, Strin
         }
         let mut made_by = None;
         for step in &pipe.chain {
-            let results = per_item(&values, |chunk| step.instance.borrow_mut().apply(chunk));
+            let results = per_item(&mut step.instance.lock(), &values, |t, chunk| {
+                t.apply(chunk)
+            });
             let (mut next_rows, mut next_values) = (
                 Vec::with_capacity(rows.len()),
                 Vec::with_capacity(values.len()),
@@ -83,14 +85,18 @@ fn change_time(record: &Record, now: i64) -> i64 {
 pub fn source(p: &Pipeline, store: &Store, batch: &mut Batch, now: i64) -> anyhow::Result<()> {
     let incoming = std::mem::take(&mut batch.incoming);
     for (index, source) in p.sources.iter().enumerate() {
-        let items: Vec<&Incoming> = incoming.iter().filter(|i| i.source == index).collect();
+        let items: Vec<(usize, &Incoming)> = incoming
+            .iter()
+            .enumerate()
+            .filter(|(_, i)| i.source == index)
+            .collect();
         let live: Vec<&Record> = items
             .iter()
-            .filter(|i| !i.record.deleted)
-            .map(|i| &i.record)
+            .filter(|(_, i)| !i.record.deleted)
+            .map(|(_, i)| &i.record)
             .collect();
         let mut mapped = map(&source.fields, &live).into_iter();
-        for item in items {
+        for (at, item) in items {
             let fields = if item.record.deleted {
                 Ok(Vec::new())
             } else {
@@ -107,16 +113,20 @@ pub fn source(p: &Pipeline, store: &Store, batch: &mut Batch, now: i64) -> anyho
                 source: source.label.clone(),
                 at: change_time(&item.record, now),
             };
-            if source.kind == EntityKind::Event {
-                append_event(p, store, batch, item, fields, stamp, now)?;
+            let changed = if source.kind == EntityKind::Event {
+                append_event(p, store, batch, item, fields, stamp, now)?
             } else {
-                apply_change(p, store, batch, item, fields, stamp, now)?;
+                apply_change(p, store, batch, item, fields, stamp, now)?
+            };
+            if let Some(w) = changed.and_then(|id| batch.work.get_mut(&id)) {
+                w.inputs.push(at);
             }
             if let Some(q) = item.retry_of {
                 batch.resolved.push(q);
             }
         }
     }
+    batch.taken = incoming;
     Ok(())
 }
 
@@ -163,7 +173,7 @@ fn not_later(a: &Value, b: &Value) -> bool {
 
 /// An object change: find its unified record, then accept each field data authority allows.
 /// A version of the external record that was already applied (a cycle re-run after a crash,
-/// a redelivery) changes nothing.
+/// a redelivery) changes nothing. Returns the unified record it went to, if any.
 fn apply_change(
     p: &Pipeline,
     store: &Store,
@@ -172,7 +182,7 @@ fn apply_change(
     fields: Mapped,
     stamp: Stamp,
     now: i64,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Option<String>> {
     let source = &p.sources[item.source];
     let external = &item.record.id;
     let (mapped, seen) = match store.mapping(&source.connector, &source.entity, external)? {
@@ -184,7 +194,7 @@ fn apply_change(
         .map(|j| decode_value(&j));
     if item.retry_of.is_none() && seen.is_some_and(|seen| not_later(&item.record.watermark, &seen))
     {
-        return Ok(());
+        return Ok(None);
     }
     let id = mapped
         .or_else(|| item.attached.clone())
@@ -204,7 +214,7 @@ fn apply_change(
                 plugin: None,
             });
         }
-        return Ok(());
+        return Ok(Some(id));
     }
     // A deleted record comes back only for a real change: an echo or a replay of the values
     // it had must not undo the delete.
@@ -214,7 +224,7 @@ fn apply_change(
             .iter()
             .all(|(name, value, _)| w.after.fields.get(name) == Some(value))
         {
-            return Ok(());
+            return Ok(Some(id));
         }
         w.after.deleted = false;
     }
@@ -230,10 +240,11 @@ fn apply_change(
             w.set(&name, value, stamp.clone(), plugin);
         }
     }
-    Ok(())
+    Ok(Some(id))
 }
 
-/// An event: appended as a new unified record, never updated or merged.
+/// An event: appended as a new unified record, never updated or merged. Returns its id
+/// when it is new.
 fn append_event(
     p: &Pipeline,
     store: &Store,
@@ -242,11 +253,11 @@ fn append_event(
     fields: Mapped,
     stamp: Stamp,
     now: i64,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Option<String>> {
     let source = &p.sources[item.source];
     let id = new_id(&source.connector, &source.entity, &item.record.id);
     if store.record(&p.entity, &id)?.is_some() || batch.work.contains_key(&id) {
-        return Ok(());
+        return Ok(None);
     }
     let mut w = Work::new(&id, &source.label, now);
     w.event = true;
@@ -254,8 +265,8 @@ fn append_event(
     for (name, value, plugin) in fields {
         w.set(&name, value, stamp.clone(), plugin);
     }
-    batch.work.insert(id, w);
-    Ok(())
+    batch.work.insert(id.clone(), w);
+    Ok(Some(id))
 }
 
 /// Stage 7 for one destination: the destination's fields of each record, or why not.

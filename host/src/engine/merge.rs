@@ -5,7 +5,7 @@
 
 use super::build::Merge;
 use super::work::{Batch, Op, Work};
-use super::{Pipeline, Report};
+use super::{Pipeline, Report, per_item};
 use crate::plugin::bindings::merge_policy::exports::wasync::plugin::merge::Candidate;
 use crate::plugin::bindings::{Record, Value};
 use crate::store::{Stamp, Store, Unified};
@@ -38,7 +38,30 @@ pub fn dedupe(
         .iter()
         .map(|id| as_record(&batch.work[id].after))
         .collect();
-    let keys = merge.policy.instance.borrow_mut().match_keys(&records)?;
+    let found = per_item(
+        &mut merge.policy.instance.lock(),
+        &records,
+        |policy, chunk| Ok(policy.match_keys(chunk)?.into_iter().map(Ok).collect()),
+    );
+    drop(records);
+    let mut changed_ids = Vec::with_capacity(changed.len());
+    let mut keys = Vec::with_capacity(changed.len());
+    for (id, found) in changed.into_iter().zip(found) {
+        match found {
+            Ok(k) => {
+                changed_ids.push(id);
+                keys.push(k);
+            }
+            Err(reason) => set_aside(
+                p,
+                batch,
+                &id,
+                format!("{}: {reason}", merge.policy.label),
+                now,
+            ),
+        }
+    }
+    let changed = changed_ids;
 
     // Group by shared keys, with stored records that share them (union-find over ids).
     let mut parent: BTreeMap<String, String> = BTreeMap::new();
@@ -134,15 +157,18 @@ fn resolve(
             updated: u.updated,
         });
     }
-    let resolution = match merge
-        .policy
-        .instance
-        .borrow_mut()
-        .resolve(&[candidates])?
-        .pop()
-    {
-        Some(Ok(resolution)) => resolution,
-        Some(Err(error)) => {
+    let resolved = merge.policy.instance.lock().resolve(&[candidates]);
+    let resolution = match resolved.map(|mut r| r.pop()) {
+        Ok(Some(Ok(resolution))) => resolution,
+        Err(error) => {
+            // The policy itself failed: the group's changes wait in quarantine for a retry.
+            let reason = format!("{}: {error}", merge.policy.label);
+            for id in group {
+                set_aside(p, batch, id, reason.clone(), now);
+            }
+            return Ok(());
+        }
+        Ok(Some(Err(error))) => {
             report.merge_reports.push(format!(
                 "not merged: {}: {} ({})",
                 merge.policy.label,
@@ -151,7 +177,7 @@ fn resolve(
             ));
             return Ok(());
         }
-        None => return Ok(()),
+        Ok(None) => return Ok(()),
     };
     let Some(winner) = group.get(resolution.winner as usize).cloned() else {
         report.merge_reports.push(format!(
@@ -194,4 +220,31 @@ fn resolve(
         report.merged += 1;
     }
     Ok(())
+}
+
+/// Sets aside the records read this cycle that changed unified record `id`, and drops its
+/// changes from the batch: a merge policy failed on it, and a retry runs them again. A
+/// record only loaded for its group (changed by nobody this cycle) has nothing to set aside.
+fn set_aside(p: &Pipeline, batch: &mut Batch, id: &str, reason: String, now: i64) {
+    let Some(w) = batch.work.get(id).filter(|w| !w.inputs.is_empty()) else {
+        return;
+    };
+    let inputs = w.inputs.clone();
+    batch.work.remove(id);
+    for at in inputs {
+        let item = batch.taken[at].clone();
+        // A retry that failed again is not resolved: its entry stays, with another attempt.
+        if let Some(q) = item.retry_of {
+            batch.resolved.retain(|r| *r != q);
+        }
+        super::read::set_aside(
+            p,
+            batch,
+            item.source,
+            "merge",
+            &item.record,
+            reason.clone(),
+            now,
+        );
+    }
 }

@@ -24,12 +24,12 @@ pub mod save;
 pub mod work;
 pub mod write;
 
-pub use build::{Destination, FieldPipe, Pipeline, Plugins, Source, Step, connect};
+pub use build::{Destination, FieldPipe, Pipeline, Plugins, Source, Step, Use, connect};
 pub use report::Report;
 
 use crate::config::Config;
 use crate::plugin::bindings::{Error as PluginErrorValue, Field, Record};
-use crate::plugin::{CallError, Runtime};
+use crate::plugin::{Bindings, CallError, Instance, Runtime};
 use crate::store::Store;
 use anyhow::Context;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -78,18 +78,16 @@ impl Engine {
     pub fn run_cycle(&mut self, name: &str, options: &cycle::Options) -> anyhow::Result<Report> {
         let pipeline = self
             .pipelines
-            .iter_mut()
+            .iter()
             .find(|p| p.name == name)
             .with_context(|| format!("no pipeline `{name}` in the configuration"))?;
-        let report = cycle::run(pipeline, &mut self.store, options);
-        if report.is_err() {
-            // A cycle cut off still spent its calls: they count against the budget.
-            let clients = pipeline.clients();
-            if let Err(e) = self.store.transaction(|tx| cycle::save_calls(tx, &clients)) {
-                tracing::warn!("cannot save the API call counts: {e}");
-            }
-        }
-        report
+        run_cycle(pipeline, &mut self.store, options)
+    }
+
+    /// Its store, its pipelines and their plugins, to run each pipeline on a thread of its
+    /// own (`wasync serve`), each with a store connection of its own.
+    pub fn into_parts(self) -> (Store, Vec<Pipeline>, Plugins) {
+        (self.store, self.pipelines, self.plugins)
     }
 
     /// The store.
@@ -103,6 +101,23 @@ impl Engine {
     }
 }
 
+/// Runs one cycle of `pipeline` on `store`.
+pub fn run_cycle(
+    pipeline: &Pipeline,
+    store: &mut Store,
+    options: &cycle::Options,
+) -> anyhow::Result<Report> {
+    let report = cycle::run(pipeline, store, options);
+    if report.is_err() {
+        // A cycle cut off still spent its calls: they count against the budget.
+        let clients = pipeline.clients();
+        if let Err(e) = store.transaction(|tx| cycle::save_calls(tx, &clients)) {
+            tracing::warn!("cannot save the API call counts: {e}");
+        }
+    }
+    report
+}
+
 /// Microseconds since the Unix epoch, now.
 pub fn now_micros() -> i64 {
     SystemTime::now()
@@ -110,12 +125,14 @@ pub fn now_micros() -> i64 {
         .map_or(0, |d| d.as_micros() as i64)
 }
 
-/// [`isolate`](crate::plugin::isolate) with failures as readable text, as quarantine keeps them.
-pub fn per_item<I: Clone, O>(
+/// [`Instance::isolate`] with failures as readable text, as quarantine keeps them.
+pub fn per_item<B: Bindings, I, O>(
+    instance: &mut Instance<B>,
     items: &[I],
-    call: impl FnMut(&[I]) -> Result<Vec<Result<O, PluginErrorValue>>, CallError>,
+    call: impl FnMut(&mut Instance<B>, &[I]) -> Result<Vec<Result<O, PluginErrorValue>>, CallError>,
 ) -> Vec<Result<O, String>> {
-    crate::plugin::isolate(items, call)
+    instance
+        .isolate(items, call)
         .into_iter()
         .map(|r| r.map_err(|failure| failure.to_string()))
         .collect()

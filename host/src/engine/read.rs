@@ -12,11 +12,11 @@ use crate::plugin::bindings::connector::exports::wasync::plugin::external::{Curs
 use crate::store::{Endpoint, Quarantined, Store, decode_value};
 use crate::value::describe;
 
-/// The stages whose failures are retried by reading the record again.
-pub const SOURCE_STAGES: [&str; 3] = ["read", "source-entity", "source-fields"];
+/// The stages whose failures are retried by taking the source record in again.
+pub const SOURCE_STAGES: [&str; 4] = ["read", "source-entity", "source-fields", "merge"];
 
 /// A field a connector sets on a record it could not read, saying why.
-pub const ERROR_FIELD: &str = "_error";
+pub use crate::plugin::ERROR_FIELD;
 
 /// Reads changes received by webhook into `batch`, at most a batch's worth: the micro-batch's
 /// stage 1. Source cursors do not move: the scheduled cycles' reads go on where they were.
@@ -116,7 +116,7 @@ pub fn read(
             until,
             limit: source.batch,
         };
-        let page = match source.system.borrow_mut().read(&request) {
+        let page = match source.system.lock().read(&request) {
             Ok(Ok(page)) => page,
             Ok(Err(error)) => {
                 report.errors.push(format!(

@@ -62,6 +62,9 @@ pub struct Work {
     pub keys: Option<Vec<String>>,
     /// An event: appended, never matched or merged.
     pub event: bool,
+    /// The records read this cycle that changed it, as indexes into [`Batch::taken`]: what
+    /// is set aside when a later stage fails on it.
+    pub inputs: Vec<usize>,
 }
 
 /// Everything stages 1–4 produce.
@@ -69,6 +72,8 @@ pub struct Work {
 pub struct Batch {
     /// Records read, per source, still going on.
     pub incoming: Vec<Incoming>,
+    /// Records the source field pipelines took in (stage 3), kept until the merge stage.
+    pub taken: Vec<Incoming>,
     /// New cursor per source index: (watermark, id) of the last record read.
     pub cursors: BTreeMap<usize, (Value, String)>,
     /// Changed unified records by id.
@@ -101,6 +106,7 @@ impl Work {
             mappings: Vec::new(),
             keys: None,
             event: false,
+            inputs: Vec::new(),
         }
     }
 
@@ -113,6 +119,7 @@ impl Work {
             mappings: Vec::new(),
             keys: None,
             event: false,
+            inputs: Vec::new(),
         }
     }
 

@@ -137,7 +137,7 @@ fn destination(
         // Stage 8: write.
         let started = Instant::now();
         let changes: Vec<Change> = pending.iter().map(|p| p.change.clone()).collect();
-        let results = per_item(&changes, |c| d.system.borrow_mut().write(&d.entity, c));
+        let results = per_item(&mut d.system.lock(), &changes, |s, c| s.write(&d.entity, c));
         abort_point("write-call");
         // Changes refused because the budget ran out during this call are not failures of
         // their records: they wait, with the destination watermark, for the next budget.

@@ -5,9 +5,11 @@ use super::bindings::connector::exports::wasync::plugin::external::{
 };
 use super::bindings::entity_function::exports::wasync::plugin::entity::Outcome;
 use super::bindings::merge_policy::exports::wasync::plugin::merge::{Candidate, Resolution};
-use super::bindings::{EntityDescription, Error as PluginErrorValue, Record, Value};
+use super::bindings::{EntityDescription, Error as PluginErrorValue, Field, Record, Value};
 use super::error::CallError;
-use super::instance::{Function, Policy, System, Transformer};
+use super::instance::{Bindings, Function, Instance, Policy, System, Transformer};
+use super::output::Output;
+use std::time::{Duration, Instant};
 
 /// What became of one value given to [`Transformer::apply_each`].
 #[derive(Debug)]
@@ -42,39 +44,127 @@ impl Transformer {
         self.expect_count(CALL, values.len(), results)
     }
 
-    /// Transforms a batch, and when the batch call fails as a whole, calls again value by
-    /// value so that only the values that make the plugin fail are lost to it.
+    /// Transforms a batch, and when the batch call fails as a whole, finds the values that
+    /// make the plugin fail (see [`Instance::isolate`]), so that only those are lost to it.
     pub fn apply_each(&mut self, values: &[Value]) -> Vec<Result<Value, Failure>> {
-        isolate(values, |chunk| self.apply(chunk))
+        self.isolate(values, |t, chunk| t.apply(chunk))
     }
 }
 
-/// Calls a batch function; when the call fails as a whole, calls again item by item, so that
-/// only the items that make the plugin fail are lost to it. One result per item, in order.
-pub fn isolate<I: Clone, O>(
-    items: &[I],
-    mut call: impl FnMut(&[I]) -> Result<Vec<Result<O, PluginErrorValue>>, CallError>,
-) -> Vec<Result<O, Failure>> {
-    if items.is_empty() {
-        return Vec::new();
+/// The shortest deadline a part of a failed batch gets: two epoch ticks, so that a call
+/// always runs at least one whole tick before it can be stopped.
+const MIN_PART_DEADLINE: Duration = Duration::from_millis(20);
+
+/// What taking a failed batch apart may spend per halving beyond the batch's deadline: a
+/// part's shortest deadline, and a new instance after each failed part.
+const PER_HALVING: Duration = Duration::from_millis(50);
+
+impl<B: Bindings> Instance<B> {
+    /// Calls a batch function; when the call fails as a whole, calls it again on halves of
+    /// the batch, and halves of the halves that fail, so that only the items that make the
+    /// plugin fail are lost to it. One result per item, in order.
+    ///
+    /// Taking a batch apart costs at most one more deadline (plus [`PER_HALVING`] per
+    /// halving): the parts share that budget. Each part's deadline is its share of the
+    /// batch's by size, halved when the part it came from ran past its own, so that a loop
+    /// hidden in one item of 10,000 is found in about 14 calls of ever shorter deadlines
+    /// adding up to half the batch's, not 10,000 calls of the full one. Items still untried
+    /// when the budget is spent fail with the error of the part they were in.
+    pub fn isolate<I, O>(
+        &mut self,
+        items: &[I],
+        mut call: impl FnMut(&mut Self, &[I]) -> Result<Vec<Result<O, PluginErrorValue>>, CallError>,
+    ) -> Vec<Result<O, Failure>> {
+        if items.is_empty() {
+            return Vec::new();
+        }
+        let full = self.limits().deadline;
+        self.deadline = full;
+        let first = call(self, items);
+        let error = match first {
+            Ok(results) => return rejected(results),
+            Err(error) if items.len() == 1 => return vec![Err(Failure::Crashed(error))],
+            Err(error) => error,
+        };
+        let mut out: Vec<Option<Result<O, Failure>>> = items.iter().map(|_| None).collect();
+        let halvings = usize::BITS - items.len().leading_zeros();
+        let mut parts = Parts {
+            budget_ends: Instant::now() + full + PER_HALVING * halvings,
+            per_item: full.div_f64(items.len() as f64),
+            out: &mut out,
+        };
+        parts.split(self, items, 0, error, &mut call);
+        self.deadline = full;
+        out.into_iter()
+            .map(|r| r.unwrap_or_else(|| Err(Failure::Rejected(no_result()))))
+            .collect()
     }
-    match call(items) {
-        Ok(results) => results
-            .into_iter()
-            .map(|r| r.map_err(Failure::Rejected))
-            .collect(),
-        Err(error) if items.len() == 1 => vec![Err(Failure::Crashed(error))],
-        Err(_) => items
-            .iter()
-            .map(|item| match call(std::slice::from_ref(item)) {
-                Ok(mut one) => one
-                    .pop()
-                    .unwrap_or_else(|| Err(PluginErrorValue::Other("no result".into())))
-                    .map_err(Failure::Rejected),
-                Err(error) => Err(Failure::Crashed(error)),
-            })
-            .collect(),
+}
+
+/// A failed batch being taken apart: where its results go, when its budget ends, and the
+/// batch's deadline per item.
+struct Parts<'a, O> {
+    budget_ends: Instant,
+    per_item: Duration,
+    out: &'a mut [Option<Result<O, Failure>>],
+}
+
+impl<O> Parts<'_, O> {
+    /// `items` (at `offset` in the batch) failed together with `error`: tries each half on
+    /// its own.
+    fn split<B: Bindings, I>(
+        &mut self,
+        instance: &mut Instance<B>,
+        items: &[I],
+        offset: usize,
+        error: CallError,
+        call: &mut impl FnMut(
+            &mut Instance<B>,
+            &[I],
+        ) -> Result<Vec<Result<O, PluginErrorValue>>, CallError>,
+    ) {
+        if items.len() == 1 {
+            self.out[offset] = Some(Err(Failure::Crashed(error)));
+            return;
+        }
+        let ran_past = matches!(error, CallError::Deadline { .. });
+        let (left, right) = items.split_at(items.len() / 2);
+        for (part, at) in [(left, offset), (right, offset + left.len())] {
+            let remaining = self.budget_ends.saturating_duration_since(Instant::now());
+            if remaining < MIN_PART_DEADLINE {
+                for slot in &mut self.out[at..at + part.len()] {
+                    *slot = Some(Err(Failure::Crashed(error.clone())));
+                }
+                continue;
+            }
+            let mut share = self.per_item * part.len() as u32;
+            if ran_past {
+                share /= 2;
+            }
+            let share = share.max(MIN_PART_DEADLINE);
+            instance.deadline = share.min(remaining);
+            match call(instance, part) {
+                Ok(results) => {
+                    for (slot, result) in self.out[at..].iter_mut().zip(rejected(results)) {
+                        *slot = Some(result);
+                    }
+                }
+                Err(e) => self.split(instance, part, at, e, call),
+            }
+        }
     }
+}
+
+/// A batch's results, with the plugin's own errors as [`Failure::Rejected`].
+fn rejected<O>(results: Vec<Result<O, PluginErrorValue>>) -> Vec<Result<O, Failure>> {
+    results
+        .into_iter()
+        .map(|r| r.map_err(Failure::Rejected))
+        .collect()
+}
+
+fn no_result() -> PluginErrorValue {
+    PluginErrorValue::Other("no result".into())
 }
 
 impl Function {
@@ -131,16 +221,35 @@ impl System {
         })
     }
 
-    /// A page of changed records.
+    /// A page of changed records, at most as many as asked for. A record with a field over
+    /// the value limit comes back without that field's value and with [`ERROR_FIELD`] saying
+    /// why, so that it is set aside and the rest of the page goes on.
     pub fn read(
         &mut self,
         request: &ReadRequest,
     ) -> Result<Result<Page, PluginErrorValue>, CallError> {
-        self.call("external.read", |b, store, h| {
+        const CALL: &str = "external.read";
+        let mut result = self.call_unchecked(CALL, |b, store, h| {
             b.wasync_plugin_external()
                 .system()
                 .call_read(store, h, request)
-        })
+        })?;
+        if let Ok(page) = &mut result {
+            if page.records.len() > request.limit as usize {
+                return Err(CallError::OverLimit {
+                    plugin: self.plugin().name().to_owned(),
+                    call: CALL,
+                    limit: request.limit,
+                    got: page.records.len(),
+                });
+            }
+            let limit = self.limits().value_bytes;
+            for record in &mut page.records {
+                refuse_large_fields(record, limit, self.plugin().name(), CALL);
+            }
+        }
+        self.check(CALL, &result.measured())?;
+        Ok(result)
     }
 
     /// Writes changes; one result per change.
@@ -168,5 +277,31 @@ impl System {
                 .system()
                 .call_webhook(store, h, request)
         })
+    }
+}
+
+/// A field a connector sets on a record it could not read, saying why: the host sets the
+/// record aside instead of taking it in.
+pub const ERROR_FIELD: &str = "_error";
+
+/// Empties each field of `record` whose value is over `limit` bytes, and says so in
+/// [`ERROR_FIELD`].
+fn refuse_large_fields(record: &mut Record, limit: usize, plugin: &str, call: &str) {
+    let mut refused = Vec::new();
+    for field in &mut record.fields {
+        let bytes = field.value.measured().largest;
+        if bytes > limit {
+            field.value = Value::Null;
+            refused.push(format!("`{}` ({bytes} bytes)", field.name));
+        }
+    }
+    if !refused.is_empty() {
+        record.fields.push(Field {
+            name: ERROR_FIELD.to_owned(),
+            value: Value::Text(format!(
+                "plugin `{plugin}`: `{call}` returned field {}, over the limit of {limit} bytes per value (--max-value-kib)",
+                refused.join(", ")
+            )),
+        });
     }
 }

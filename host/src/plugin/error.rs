@@ -85,7 +85,7 @@ pub enum LoadError {
 
 /// A call into a plugin failed as a whole. The host goes on; the next call gets a fresh
 /// instance.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum CallError {
     /// Ran past its CPU-time deadline.
     #[error("plugin `{plugin}`: `{call}` ran past its deadline of {} ms and was stopped", deadline.as_millis())]
@@ -129,6 +129,28 @@ pub enum CallError {
         call: &'static str,
         /// The plugin's error.
         error: PluginErrorValue,
+    },
+    /// Returned more than the output limits allow.
+    #[error("plugin `{plugin}`: `{call}` returned {over}")]
+    OutputLimit {
+        /// The plugin.
+        plugin: String,
+        /// The call.
+        call: &'static str,
+        /// Which limit, and by how much.
+        over: super::output::Over,
+    },
+    /// A read returned more records than it was asked for.
+    #[error("plugin `{plugin}`: `{call}` returned {got} records for a limit of {limit}")]
+    OverLimit {
+        /// The plugin.
+        plugin: String,
+        /// The call.
+        call: &'static str,
+        /// The limit asked for.
+        limit: u32,
+        /// Records returned.
+        got: usize,
     },
     /// Broke the contract: a batch call returned a different number of results than inputs.
     #[error("plugin `{plugin}`: `{call}` returned {got} results for {expected} inputs")]

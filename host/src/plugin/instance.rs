@@ -6,6 +6,7 @@ use super::Plugin;
 use super::bindings::{self, Error as PluginErrorValue};
 use super::error::CallError;
 use super::limits::Limits;
+use super::output::{Measure, Output};
 use super::state::{Grants, HostState};
 use super::world::World;
 use wasmtime::component::{InstancePre, ResourceAny};
@@ -45,6 +46,9 @@ pub struct Instance<B: Bindings> {
     config: String,
     grants: Grants,
     limits: Limits,
+    /// The next call's deadline: the configured one, shorter while a failed batch is
+    /// being taken apart (see [`Instance::isolate`](super::calls)).
+    pub(super) deadline: std::time::Duration,
     pre: B::Pre,
     live: Option<Live<B>>,
 }
@@ -67,6 +71,7 @@ impl<B: Bindings> Instance<B> {
             config: config.to_owned(),
             grants,
             limits,
+            deadline: limits.deadline,
             pre,
             live: None,
         };
@@ -114,13 +119,47 @@ impl<B: Bindings> Instance<B> {
         Ok(self.live.as_mut().expect("made above"))
     }
 
-    /// Runs one call on the live instance under the deadline; a failed call ends the instance.
-    pub(crate) fn call<R>(
+    /// The limits its calls run under.
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// Runs one call under the deadline and checks what it returned against the output
+    /// limits; a failed call ends the instance.
+    pub(crate) fn call<R: Output>(
         &mut self,
         call: &'static str,
         f: impl FnOnce(&B, &mut Store<HostState>, ResourceAny) -> wasmtime::Result<R>,
     ) -> Result<R, CallError> {
-        let ticks = self.limits.deadline_ticks();
+        let result = self.call_unchecked(call, f)?;
+        self.check(call, &result.measured())?;
+        Ok(result)
+    }
+
+    /// Refuses an output over the limits. The instance that made it is thrown away, and with
+    /// it the memory it grew to make it.
+    pub(crate) fn check(&mut self, call: &'static str, measure: &Measure) -> Result<(), CallError> {
+        match measure.over(&self.limits) {
+            None => Ok(()),
+            Some(over) => {
+                self.live = None;
+                Err(CallError::OutputLimit {
+                    plugin: self.plugin.name().to_owned(),
+                    call,
+                    over,
+                })
+            }
+        }
+    }
+
+    /// Runs one call on the live instance under the deadline, what it returns unchecked; a
+    /// failed call ends the instance.
+    pub(crate) fn call_unchecked<R>(
+        &mut self,
+        call: &'static str,
+        f: impl FnOnce(&B, &mut Store<HostState>, ResourceAny) -> wasmtime::Result<R>,
+    ) -> Result<R, CallError> {
+        let ticks = super::limits::ticks(self.deadline);
         let live = self.live()?;
         live.store.set_epoch_deadline(ticks);
         live.store.data_mut().limiter.refused = None;

@@ -11,6 +11,15 @@ pub const DEFAULT_MEMORY: usize = 256 << 20;
 /// still running after this is stuck.
 pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(10);
 
+/// Default cap on one value a plugin returns (a field value, a key, an id). Text fields in
+/// the systems wasync syncs stay well under it (Salesforce's longest text area holds 131,072
+/// characters); anything larger is a plugin gone wrong, and is refused before it is stored.
+pub const DEFAULT_VALUE_BYTES: usize = 4 << 20;
+
+/// Default cap on everything one call returns. A page of 2,000 records of a few KB each
+/// fits many times over; past it the batch is split and retried in halves.
+pub const DEFAULT_OUTPUT_BYTES: usize = 64 << 20;
+
 /// How often the engine's epoch advances: the resolution of deadlines.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 
@@ -24,6 +33,10 @@ pub struct Limits {
     pub memory: usize,
     /// CPU-time deadline per call.
     pub deadline: Duration,
+    /// Largest value a call may return, in bytes.
+    pub value_bytes: usize,
+    /// Largest output of one call, in bytes (as counted by [`OutputSize`]).
+    pub output_bytes: usize,
 }
 
 impl Default for Limits {
@@ -31,16 +44,23 @@ impl Default for Limits {
         Limits {
             memory: DEFAULT_MEMORY,
             deadline: DEFAULT_DEADLINE,
+            value_bytes: DEFAULT_VALUE_BYTES,
+            output_bytes: DEFAULT_OUTPUT_BYTES,
         }
     }
 }
 
 impl Limits {
-    /// The deadline in epoch ticks, rounded up, at least one.
+    /// The deadline in epoch ticks.
     pub(crate) fn deadline_ticks(&self) -> u64 {
-        let tick = EPOCH_TICK.as_nanos();
-        (self.deadline.as_nanos().div_ceil(tick) as u64).max(1)
+        ticks(self.deadline)
     }
+}
+
+/// `deadline` in epoch ticks, rounded up, at least one.
+pub(crate) fn ticks(deadline: Duration) -> u64 {
+    let tick = EPOCH_TICK.as_nanos();
+    (deadline.as_nanos().div_ceil(tick) as u64).max(1)
 }
 
 /// Enforces [`Limits::memory`] and remembers when it said no, so that the trap that follows

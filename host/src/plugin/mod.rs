@@ -19,13 +19,14 @@ mod calls;
 pub mod error;
 mod instance;
 pub mod limits;
+pub mod output;
 pub mod producers;
 mod state;
 pub mod version;
 pub mod world;
 
 pub use cache::{Cache, Origin};
-pub use calls::{Failure, isolate};
+pub use calls::{ERROR_FIELD, Failure};
 pub use error::{CallError, LoadError};
 pub use instance::{Bindings, Function, Instance, Policy, System, Transformer};
 pub use limits::Limits;
@@ -77,7 +78,10 @@ pub struct Runtime {
     linker: Linker<HostState>,
     limits: Limits,
     cache: Cache,
-    _ticker: Ticker,
+    /// Shared with every plugin loaded here: deadlines hold as long as any plugin is in use,
+    /// even after the runtime that loaded it is gone (`wasync sync` drops it once the
+    /// pipelines are built).
+    ticker: Arc<Ticker>,
 }
 
 impl Runtime {
@@ -94,7 +98,7 @@ impl Runtime {
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
         crate::capabilities::add_to_linker(&mut linker)?;
         Ok(Runtime {
-            _ticker: Ticker::start(engine.clone())?,
+            ticker: Arc::new(Ticker::start(engine.clone())?),
             engine,
             linker,
             limits: options.limits,
@@ -167,6 +171,7 @@ impl Runtime {
                 load_time: started.elapsed(),
                 size: bytes.len(),
                 pre,
+                _ticker: self.ticker.clone(),
             }),
         })
     }
@@ -215,6 +220,8 @@ struct Loaded {
     load_time: Duration,
     size: usize,
     pre: InstancePre<HostState>,
+    /// Keeps the epoch advancing while this plugin can be called.
+    _ticker: Arc<Ticker>,
 }
 
 impl Plugin {
