@@ -4,13 +4,16 @@
 //! - Under load: 10,000 posts from 16 concurrent clients: accepted webhooks per second (each
 //!   answered 2xx only once committed to the store), and events delivered per second.
 //! - Light load: 300 posts, one every 20 ms: latency from post to the collector, p50 / p99.
+//! - One plugin misbehaving: the same light load while, in another pipeline, orders whose
+//!   status makes a transform loop keep that pipeline stuck at its deadline: page views'
+//!   latency, p50 / p99, to compare with the light load's.
 //!
 //! Wall-clock figures on a shared machine: compare the ratios within one run.
 
 #[path = "../../tests/support/service.rs"]
 mod service;
 
-use service::{Service, page_view_body, pipeline};
+use service::{Service, page_view_body, pipeline, pipeline_with};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 use wasync_standins::collector::Collector;
@@ -92,6 +95,7 @@ fn main() {
     let quiet = latencies(&light, &collector);
     let stopped = service.terminate();
     assert!(stopped.success(), "wasync serve exited with {stopped}");
+    let (stuck, loops) = misbehaving();
 
     let rate = |n: usize, d: Duration| n as f64 / d.as_secs_f64();
     println!("wasync serve, {CLIENTS} clients, {POSTS} signed webhooks on 127.0.0.1:");
@@ -115,4 +119,54 @@ fn main() {
         percentile(&quiet, 0.5).as_secs_f64() * 1e3,
         percentile(&quiet, 0.99).as_secs_f64() * 1e3
     );
+    println!(
+        "one plugin misbehaving ({loops} orders stuck at a {} s deadline meanwhile): post -> collector p50 {:.1} ms, p99 {:.1} ms",
+        STUCK_DEADLINE.as_secs(),
+        percentile(&stuck, 0.5).as_secs_f64() * 1e3,
+        percentile(&stuck, 0.99).as_secs_f64() * 1e3
+    );
+}
+
+/// The deadline of the misbehaving run: each looping order holds its pipeline this long
+/// (and about as long again while its batch is taken apart).
+const STUCK_DEADLINE: Duration = Duration::from_secs(2);
+
+/// Light load of page views while the orders pipeline's transform loops on every order
+/// posted (one a second): the page views' latencies, and how many orders looped.
+fn misbehaving() -> (Vec<Duration>, usize) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let collector = Collector::start(0).expect("collector");
+    let status = format!(
+        r#"{{ from = "status", transforms = [{{ plugin = "{}" }}] }}"#,
+        wasync_test_guests::HOSTILE
+    );
+    let config = pipeline_with(dir.path(), &collector.url(), &status);
+    let deadline = STUCK_DEADLINE.as_millis().to_string();
+    let service = Service::start_with_args(&config, &["--deadline-ms", &deadline], &[]);
+    let mut posted = HashMap::new();
+    let mut loops = 0;
+    for i in 0..LIGHT {
+        if i % 50 == 0 {
+            let order = serde_json::json!({"entity": "Order", "data": {
+                "order_id": format!("o-{i}"), "status": "loop", "total": 1, "updated_at": "2026-01-01T00:00:00Z"}})
+            .to_string()
+            .into_bytes();
+            let headers = standard_headers(service::SECRET, &format!("order-{i}"), &order);
+            let (status, _) = service.post("events", &order, &headers);
+            assert_eq!(status, 200);
+            loops += 1;
+        }
+        let url = format!("/stuck/{i}");
+        let body = page_view_body(&url);
+        let headers = standard_headers(service::SECRET, &format!("stuck-{i}"), &body);
+        posted.insert(url, Instant::now());
+        let (status, _) = service.post("events", &body, &headers);
+        assert_eq!(status, 200);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(collector.wait_for(LIGHT, Duration::from_secs(120)));
+    let stuck = latencies(&posted, &collector);
+    let stopped = service.terminate();
+    assert!(stopped.success(), "wasync serve exited with {stopped}");
+    (stuck, loops)
 }

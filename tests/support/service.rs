@@ -20,6 +20,12 @@ pub const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 /// `out/orders.jsonl`. Scheduled cycles run once an hour, so whatever arrives early came
 /// through the webhook path.
 pub fn pipeline(dir: &Path, collector_url: &str) -> PathBuf {
+    pipeline_with(dir, collector_url, r#""status""#)
+}
+
+/// [`pipeline`], with the orders' `status` mapped by `status` (a field mapping: `"status"`,
+/// or `{ from = "status", transforms = [...] }` to put a plugin in the orders' pipeline).
+pub fn pipeline_with(dir: &Path, collector_url: &str, status: &str) -> PathBuf {
     std::fs::create_dir_all(dir.join("out")).expect("out dir");
     let collector_host = collector_url
         .trim_start_matches("http://")
@@ -78,7 +84,7 @@ schedule = "1h"
 [[pipeline.source]]
 connector = "events"
 entity = "Order"
-fields = {{ status = "status", total = "total" }}
+fields = {{ status = {status}, total = "total" }}
 
 [[pipeline.destination]]
 connector = "out"
@@ -113,12 +119,22 @@ impl Service {
         Service::start_on(config, "127.0.0.1:0", env)
     }
 
+    /// Starts `wasync serve --config FILE ARGS...` on a free port, and waits until it listens.
+    pub fn start_with_args(config: &Path, args: &[&str], env: &[(&str, &str)]) -> Service {
+        Service::start_command(config, "127.0.0.1:0", args, env)
+    }
+
     /// Starts `wasync serve` listening on `listen`, and waits until it does.
     pub fn start_on(config: &Path, listen: &str, env: &[(&str, &str)]) -> Service {
+        Service::start_command(config, listen, &[], env)
+    }
+
+    fn start_command(config: &Path, listen: &str, args: &[&str], env: &[(&str, &str)]) -> Service {
         let mut command = Command::new(env!("CARGO_BIN_EXE_wasync"));
         command
             .args(["serve", "--listen", listen, "--config"])
             .arg(config)
+            .args(args)
             .env("WASYNC_CACHE_DIR", cache_dir())
             .env("WASYNC_TEST_SECRET", SECRET)
             .stdout(Stdio::piped())

@@ -1,16 +1,18 @@
-//! The service's cycle runner: one thread owns the engine and runs, between batches, the
-//! micro-batches of changes received by webhook first, then every pipeline whose schedule is
-//! due. One thread means two cycles of one pipeline never overlap, and a stop request or a
-//! hot-load swap is honoured at the next batch boundary: the batch in flight finishes on the
-//! version that started it, nothing is cut off.
+//! The service's cycle runner: a coordinator that gives each pipeline a [`Worker`] on a
+//! thread of its own, tells them when changes arrive by webhook, builds what hot load hands
+//! it and passes each pipeline its new version, and forgets old received changes. A plugin
+//! stuck until its deadline in one pipeline holds up only that pipeline: the others, and
+//! their webhook micro-batches, go on.
 
 use super::Schedule;
+use super::worker::{Msg, Next, Show, Worker};
 use crate::config::Config;
-use crate::engine::cycle::Options;
-use crate::engine::{Engine, Plugins, Report, now_micros};
+use crate::engine::{Engine, Pipeline, Plugins, now_micros};
 use crate::plugin::Runtime;
+use crate::store::Store;
 use std::collections::BTreeMap;
-use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, TryRecvError};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::thread::JoinHandle;
 use std::time::Duration;
 
 /// What wakes the runner before its next scheduled cycle.
@@ -37,203 +39,174 @@ pub struct Swap {
     pub reply: Sender<Result<(), String>>,
 }
 
-/// A pipeline's schedule and when its next cycle is due (micros).
-struct Timer {
-    schedule: Schedule,
-    due: i64,
-}
-
 /// How often received changes that were saved long ago are forgotten.
-const PRUNE_EVERY: i64 = 3_600_000_000;
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 
-/// The runner's wake-ups: a stop is noticed between batches; a `Received` noticed early is
-/// remembered, so the runner does not then sleep on changes that wait; a swap waits for the
-/// next batch boundary.
-struct Wakes {
-    rx: Receiver<Wake>,
-    received: bool,
-    swap: Option<Box<Swap>>,
+/// A running worker: how to reach it, and its thread.
+struct Handle {
+    tx: Sender<Msg>,
+    thread: JoinHandle<()>,
 }
 
-impl Wakes {
-    fn note(&mut self, wake: Wake) -> bool {
-        match wake {
-            Wake::Stop => return true,
-            Wake::Received => self.received = true,
-            Wake::Swap(swap) => {
-                if let Some(old) = self.swap.replace(swap) {
-                    let _ = old.reply.send(Err("superseded by a newer reload".into()));
-                }
-            }
-        }
-        false
+/// The workers, by pipeline name, and what each needs to start.
+struct Workers {
+    running: BTreeMap<String, Handle>,
+    /// Workers whose pipeline a new configuration dropped, finishing their last batch.
+    retired: Vec<JoinHandle<()>>,
+    store: std::path::PathBuf,
+    show: Show,
+}
+
+impl Workers {
+    /// Starts a worker for `pipeline`, with a store connection of its own.
+    fn start(&mut self, pipeline: Pipeline, schedule: Schedule) -> anyhow::Result<()> {
+        let name = pipeline.name.clone();
+        let store = Store::open(&self.store)?;
+        let (tx, rx) = mpsc::channel();
+        let worker = Worker::new(pipeline, store, schedule, rx, self.show.clone());
+        let thread = std::thread::Builder::new()
+            .name(format!("wasync-{name}"))
+            .spawn(move || worker.run())?;
+        self.running.insert(name, Handle { tx, thread });
+        Ok(())
     }
 
-    /// Whether a stop is waiting.
-    fn stop(&mut self) -> bool {
-        loop {
-            match self.rx.try_recv() {
-                Ok(wake) => {
-                    if self.note(wake) {
-                        return true;
-                    }
-                }
-                Err(TryRecvError::Disconnected) => return true,
-                Err(TryRecvError::Empty) => return false,
-            }
+    fn tell_all(&self, msg: impl Fn() -> Msg) {
+        for handle in self.running.values() {
+            let _ = handle.tx.send(msg());
         }
     }
 
-    /// Sleeps until `wait` has passed or something arrives; true to stop.
-    fn sleep(&mut self, wait: Duration) -> bool {
-        if std::mem::take(&mut self.received) || self.swap.is_some() {
-            return false;
-        }
-        match self.rx.recv_timeout(wait) {
-            Ok(wake) => self.note(wake),
-            Err(RecvTimeoutError::Disconnected) => true,
-            Err(RecvTimeoutError::Timeout) => false,
+    /// Lets every worker finish its batch in flight, and waits for them.
+    fn stop(self) {
+        self.tell_all(|| Msg::Stop);
+        let threads = self.running.into_values().map(|h| h.thread);
+        for thread in threads.chain(self.retired) {
+            if thread.join().is_err() {
+                tracing::error!("a pipeline's runner panicked");
+            }
         }
     }
 }
 
-/// After a micro-batch fails (a destination down, the store busy), how long until the next try.
-const RETRY_RECEIVED: i64 = 1_000_000;
-
-/// Runs cycles until told to stop; `show` gets each cycle's report. Plugins of a swap are
-/// loaded on `runtime`'s engine.
+/// Runs every pipeline of `engine` until told to stop; `show` gets each cycle's report.
+/// Plugins of a swap are loaded on `runtime`'s engine.
 pub fn run(
-    mut engine: Engine,
+    engine: Engine,
     runtime: &Runtime,
     schedules: BTreeMap<String, Schedule>,
     remember: Duration,
     wakes: Receiver<Wake>,
-    show: impl Fn(&Report),
+    show: Show,
 ) -> anyhow::Result<()> {
-    let mut wakes = Wakes {
-        rx: wakes,
-        received: false,
-        swap: None,
+    let (mut store, pipelines, _) = engine.into_parts();
+    let mut workers = Workers {
+        running: BTreeMap::new(),
+        retired: Vec::new(),
+        store: store.path().to_owned(),
+        show,
     };
-    let now = now_micros();
-    let mut timers: BTreeMap<String, Timer> = schedules
-        .into_iter()
-        .map(|(name, schedule)| (name, Timer { schedule, due: now }))
-        .collect();
-    let mut retry_received: BTreeMap<String, i64> = BTreeMap::new();
-    let mut pruned = 0;
-    'batches: loop {
-        // A batch boundary: the last batch finished on the old version, the next starts on
-        // the new one.
-        if let Some(next) = wakes.swap.take() {
-            swap(&mut engine, runtime, &mut timers, *next);
-        }
-        // Changes received by webhook go first: they are what someone is waiting for.
-        for name in engine.pipeline_names() {
-            match retry_received.get(&name) {
-                Some(at) if *at > now_micros() => continue,
-                Some(_) => drop(retry_received.remove(&name)),
-                None => {}
-            }
-            while engine.store().read().waiting_count(&name)? > 0 {
-                if wakes.stop() {
-                    return Ok(());
-                }
-                if wakes.swap.is_some() {
-                    continue 'batches;
-                }
-                let options = Options {
-                    received: true,
-                    ..Options::default()
-                };
-                match engine.run_cycle(&name, &options) {
-                    Ok(report) => show(&report),
-                    Err(e) => {
-                        tracing::error!("pipeline `{name}`: a micro-batch failed: {e:#}");
-                        retry_received.insert(name.clone(), now_micros() + RETRY_RECEIVED);
-                        break;
-                    }
-                }
-            }
-        }
-        let now = now_micros();
-        let due: Vec<String> = timers
-            .iter()
-            .filter(|(_, t)| t.due <= now)
-            .map(|(name, _)| name.clone())
-            .collect();
-        for name in due {
-            if wakes.stop() {
-                return Ok(());
-            }
-            if wakes.swap.is_some() {
-                continue 'batches;
-            }
-            let began = now_micros();
-            let result = engine.run_cycle(&name, &Options::default());
-            let Some(timer) = timers.get_mut(&name) else {
-                continue;
-            };
-            match result {
-                Ok(report) => {
-                    show(&report);
-                    // More waiting upstream: the next batch comes at once, after the
-                    // received changes have had their turn.
-                    timer.due = match report.more && report.errors.is_empty() {
-                        true => began,
-                        false => timer.schedule.next(began, now_micros()),
-                    };
-                }
-                Err(e) => {
-                    tracing::error!("pipeline `{name}`: the cycle failed: {e:#}");
-                    timer.due = timer.schedule.next(began, now_micros());
-                }
-            }
-        }
-        if now - pruned > PRUNE_EVERY {
-            let before = now - remember.as_micros() as i64;
-            let forgotten = engine.prune_received(before)?;
-            tracing::debug!("forgot {forgotten} received changes saved before {before}");
-            pruned = now;
-        }
-        let next = timers
-            .values()
-            .map(|t| t.due)
-            .chain(retry_received.values().copied())
-            .min()
-            .unwrap_or(i64::MAX);
-        let wait = (next - now_micros()).clamp(0, 3_600_000_000);
-        if wakes.sleep(Duration::from_micros(wait as u64)) {
-            return Ok(());
+    let mut schedules = schedules;
+    for pipeline in pipelines {
+        let schedule = schedules.get(&pipeline.name).cloned().unwrap_or_default();
+        if let Err(e) = workers.start(pipeline, schedule) {
+            workers.stop();
+            return Err(e);
         }
     }
+    let mut pruned = std::time::Instant::now() - PRUNE_EVERY;
+    loop {
+        if pruned.elapsed() >= PRUNE_EVERY {
+            let before = now_micros() - remember.as_micros() as i64;
+            match store.transaction(|tx| tx.prune_intake(before)) {
+                Ok(forgotten) => {
+                    tracing::debug!("forgot {forgotten} received changes saved before {before}")
+                }
+                Err(e) => tracing::warn!("cannot forget old received changes: {e}"),
+            }
+            pruned = std::time::Instant::now();
+        }
+        match wakes.recv_timeout(PRUNE_EVERY.saturating_sub(pruned.elapsed())) {
+            Ok(Wake::Received) => workers.tell_all(|| Msg::Received),
+            Ok(Wake::Swap(next)) => {
+                let reply = next.reply.clone();
+                let _ = reply.send(swap(
+                    &mut workers,
+                    runtime,
+                    &mut schedules,
+                    &mut store,
+                    *next,
+                ));
+            }
+            Ok(Wake::Stop) | Err(RecvTimeoutError::Disconnected) => break,
+            Err(RecvTimeoutError::Timeout) => {}
+        }
+    }
+    workers.stop();
+    Ok(())
 }
 
-/// Builds the pipelines of a swap and, if that works, puts them in the old ones' place;
-/// with a new configuration, its schedules too (a pipeline whose schedule is unchanged keeps
-/// its next due time; a new one is due now). The answer goes back to the watcher.
-fn swap(engine: &mut Engine, runtime: &Runtime, timers: &mut BTreeMap<String, Timer>, swap: Swap) {
-    let built = Engine::open_with(&swap.config, runtime, swap.plugins)
-        .map_err(|e| format!("{e:#}"))
-        .and_then(|built| match swap.config_changed {
-            true => super::schedules(&swap.config)
-                .map(|s| (built, Some(s)))
-                .map_err(|e| format!("{e:#}")),
-            false => Ok((built, None)),
-        });
-    let answer = built.map(|(built, schedules)| {
-        *engine = built;
-        if let Some(schedules) = schedules {
-            let now = now_micros();
-            let mut old = std::mem::take(timers);
-            for (name, schedule) in schedules {
-                let due = match old.remove(&name) {
-                    Some(t) if t.schedule == schedule => t.due,
-                    _ => now,
-                };
-                timers.insert(name, Timer { schedule, due });
+/// Builds the pipelines of a swap and, if that works, hands each worker its new pipeline
+/// (taken at its next batch boundary), starts workers for new pipelines and retires those of
+/// pipelines the configuration dropped. With a new configuration, its schedules too (a
+/// pipeline whose schedule is unchanged keeps its next due time; a new one is due now). If
+/// building fails, the running pipelines stay and the answer says why.
+fn swap(
+    workers: &mut Workers,
+    runtime: &Runtime,
+    schedules: &mut BTreeMap<String, Schedule>,
+    store: &mut Store,
+    swap: Swap,
+) -> Result<(), String> {
+    let built =
+        Engine::open_with(&swap.config, runtime, swap.plugins).map_err(|e| format!("{e:#}"))?;
+    let new_schedules = match swap.config_changed {
+        true => Some(super::schedules(&swap.config).map_err(|e| format!("{e:#}"))?),
+        false => None,
+    };
+    let (built_store, pipelines, _) = built.into_parts();
+    // Each worker gets a connection to the configured store with its new pipeline.
+    let open = |name: &str| {
+        Store::open(built_store.path()).map_err(|e| format!("pipeline `{name}`: {e:#}"))
+    };
+    let connections = pipelines
+        .iter()
+        .map(|p| open(&p.name))
+        .collect::<Result<Vec<_>, _>>()?;
+    workers.store = built_store.path().to_owned();
+    *store = built_store;
+    if let Some(new) = new_schedules {
+        *schedules = new;
+    }
+    let mut kept = Vec::new();
+    for (pipeline, connection) in pipelines.into_iter().zip(connections) {
+        let name = pipeline.name.clone();
+        kept.push(name.clone());
+        let schedule = schedules.get(&name).cloned().unwrap_or_default();
+        match workers.running.get(&name) {
+            Some(handle) => {
+                let _ = handle.tx.send(Msg::Swap(Box::new(Next {
+                    pipeline,
+                    store: connection,
+                    schedule: swap.config_changed.then_some(schedule),
+                })));
             }
+            None => workers
+                .start(pipeline, schedule)
+                .map_err(|e| format!("pipeline `{name}`: cannot start: {e:#}"))?,
         }
-    });
-    let _ = swap.reply.send(answer);
+    }
+    let dropped: Vec<String> = workers
+        .running
+        .keys()
+        .filter(|name| !kept.contains(name))
+        .cloned()
+        .collect();
+    for name in dropped {
+        if let Some(handle) = workers.running.remove(&name) {
+            let _ = handle.tx.send(Msg::Stop);
+            workers.retired.push(handle.thread);
+        }
+    }
+    Ok(())
 }

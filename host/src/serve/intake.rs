@@ -19,7 +19,8 @@ use serde_json::{Value as Json, json};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
-use std::sync::mpsc::Receiver;
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::thread::JoinHandle;
 
 /// Requests committed in one transaction at most.
 const GROUP: usize = 256;
@@ -76,11 +77,11 @@ pub fn body_limits(config: &Config) -> HashMap<String, usize> {
 }
 
 impl Intake {
-    /// Connects every connector that has a `webhook` table, with its secret resolved.
-    pub fn open(config: &Config, runtime: &Runtime) -> anyhow::Result<Intake> {
+    /// Connects connector `name` if it has a `webhook` table, with its secret resolved.
+    pub fn open(config: &Config, runtime: &Runtime, name: &str) -> anyhow::Result<Intake> {
         let store = Store::open(&config.store)?;
         let mut hooks = BTreeMap::new();
-        for (name, connector) in &config.connectors {
+        for (name, connector) in config.connectors.iter().filter(|(n, _)| *n == name) {
             if connector.webhook.is_none() {
                 continue;
             }
@@ -125,6 +126,7 @@ impl Intake {
     /// connected, the running ones stay.
     pub fn run(
         mut self,
+        name: &str,
         deliveries: Receiver<Delivery>,
         reload: Receiver<Config>,
         runtime: &Runtime,
@@ -132,7 +134,7 @@ impl Intake {
     ) {
         while let Ok(first) = deliveries.recv() {
             if let Some(config) = reload.try_iter().last() {
-                match Intake::open(&config, runtime) {
+                match Intake::open(&config, runtime, name) {
                     Ok(intake) => self = intake,
                     Err(e) => {
                         tracing::error!("the webhook intake keeps its connectors and routes: {e:#}")
@@ -280,4 +282,122 @@ fn refusal(connector: &str, error: &PluginErrorValue) -> Answer {
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The intake of each connector that takes webhooks, on a thread of its own: a connector
+/// stuck in its `webhook` call until its deadline holds up only its own deliveries.
+pub struct Lanes {
+    lanes: BTreeMap<String, Lane>,
+    runtime: Arc<Runtime>,
+    taken: Arc<dyn Fn() + Send + Sync>,
+}
+
+/// One connector's intake thread, and how to reach it.
+struct Lane {
+    deliver: Sender<Delivery>,
+    reload: Sender<Config>,
+    thread: JoinHandle<()>,
+}
+
+impl Lanes {
+    /// Connects every connector that has a `webhook` table and starts its thread; `taken`
+    /// is told after each commit that took something new in.
+    pub fn open(
+        config: &Config,
+        runtime: Arc<Runtime>,
+        taken: Arc<dyn Fn() + Send + Sync>,
+    ) -> anyhow::Result<Lanes> {
+        let mut lanes = Lanes {
+            lanes: BTreeMap::new(),
+            runtime,
+            taken,
+        };
+        for name in webhook_connectors(config) {
+            lanes.start(config, &name)?;
+        }
+        Ok(lanes)
+    }
+
+    fn start(&mut self, config: &Config, name: &str) -> anyhow::Result<()> {
+        let intake = Intake::open(config, &self.runtime, name)?;
+        let (deliver, deliveries) = mpsc::channel();
+        let (reload, reloads) = mpsc::channel();
+        let (runtime, taken, lane) = (self.runtime.clone(), self.taken.clone(), name.to_owned());
+        let thread = std::thread::Builder::new()
+            .name(format!("wasync-intake-{name}"))
+            .spawn(move || intake.run(&lane, deliveries, reloads, &runtime, || taken()))?;
+        self.lanes.insert(
+            name.to_owned(),
+            Lane {
+                deliver,
+                reload,
+                thread,
+            },
+        );
+        Ok(())
+    }
+
+    /// Routes deliveries to their connector's thread until every sender is gone, then lets
+    /// each thread answer what it has. A configuration on `reload` (hot load applied a new
+    /// pipeline file) reaches every thread before the next delivery; a connector it adds
+    /// starts taking webhooks, one it drops stops.
+    pub fn run(mut self, deliveries: Receiver<Delivery>, reload: Receiver<Config>) {
+        while let Ok(delivery) = deliveries.recv() {
+            if let Some(config) = reload.try_iter().last() {
+                self.reconfigure(&config);
+            }
+            match self.lanes.get(&delivery.connector) {
+                Some(lane) => {
+                    if let Err(mpsc::SendError(d)) = lane.deliver.send(delivery) {
+                        let answer = Answer::refused(503, "the intake is stopping".into());
+                        let _ = d.reply.send(answer);
+                    }
+                }
+                None => {
+                    let message = format!("connector `{}` takes no webhooks", delivery.connector);
+                    let _ = delivery.reply.send(Answer::refused(404, message));
+                }
+            }
+        }
+        for lane in std::mem::take(&mut self.lanes).into_values() {
+            drop(lane.deliver);
+            let _ = lane.thread.join();
+        }
+    }
+
+    fn reconfigure(&mut self, config: &Config) {
+        let wanted = webhook_connectors(config);
+        let dropped: Vec<String> = self
+            .lanes
+            .keys()
+            .filter(|name| !wanted.contains(name))
+            .cloned()
+            .collect();
+        for name in dropped {
+            // Its thread answers what it has, then ends: its channel is gone.
+            self.lanes.remove(&name);
+        }
+        for name in wanted {
+            match self.lanes.get(&name) {
+                Some(lane) => {
+                    let _ = lane.reload.send(config.clone());
+                }
+                None => {
+                    if let Err(e) = self.start(config, &name) {
+                        tracing::error!("connector `{name}` cannot take webhooks: {e:#}");
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The connectors of `config` that take webhooks.
+fn webhook_connectors(config: &Config) -> Vec<String> {
+    config
+        .connectors
+        .iter()
+        .filter(|(_, c)| c.webhook.is_some())
+        .map(|(name, _)| name.clone())
+        .collect()
 }

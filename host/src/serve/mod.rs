@@ -1,12 +1,13 @@
 //! `wasync serve`: one long-running process that runs every pipeline's cycle on its schedule,
 //! takes webhooks, and answers `GET /health` and `GET /status`.
 //!
-//! Three parts, each on its own thread, so none waits on another's work:
+//! Four parts, each on its own thread, so none waits on another's work:
 //! - the HTTP front ([`routes`]), on tokio, which only parses and forwards;
 //! - the intake ([`intake`]), which owns the webhook connectors and commits what they return
 //!   before a request is answered;
-//! - the cycle runner ([`cycles`]), which owns the engine and runs micro-batches of received
-//!   changes and scheduled cycles, one at a time;
+//! - the cycle runner ([`cycles`]), which gives each pipeline a thread of its own
+//!   ([`worker`]) running its micro-batches of received changes and its scheduled cycles, so
+//!   that a plugin stuck in one pipeline holds up no other;
 //! - the watcher ([`watch`]), which loads and checks new plugin versions and pipeline files
 //!   off to the side, and hands them to the runner to swap in between batches (hot load).
 //!
@@ -19,10 +20,11 @@ mod intake;
 mod routes;
 mod schedule;
 mod watch;
+mod worker;
 
 pub use board::Outcome;
 
-pub use intake::{Answer, Delivery, Intake};
+pub use intake::{Answer, Delivery, Intake, Lanes};
 pub use schedule::Schedule;
 
 use crate::config::Config;
@@ -86,7 +88,7 @@ pub fn run(options: &Options) -> anyhow::Result<()> {
                             return Ok(());
                         }
                     };
-                cycles::run(engine, &runtime, schedules, remember, wakes, show)
+                cycles::run(engine, &runtime, schedules, remember, wakes, Arc::new(show))
             })?
     };
 
@@ -98,17 +100,17 @@ pub fn run(options: &Options) -> anyhow::Result<()> {
         std::thread::Builder::new()
             .name("wasync-intake".into())
             .spawn(move || {
-                let intake = Runtime::new(runtime).and_then(|runtime| {
-                    let intake = Intake::open(&config, &runtime)
-                        .context("cannot start the webhook intake")?;
-                    Ok((intake, runtime))
+                let taken = Arc::new(move || {
+                    let _ = wake.send(Wake::Received);
                 });
-                match intake {
-                    Ok((intake, runtime)) => {
+                let lanes = Runtime::new(runtime).and_then(|runtime| {
+                    Lanes::open(&config, Arc::new(runtime), taken)
+                        .context("cannot start the webhook intake")
+                });
+                match lanes {
+                    Ok(lanes) => {
                         let _ = ready.send(Ok(()));
-                        intake.run(deliveries, reconfigurations, &runtime, || {
-                            let _ = wake.send(Wake::Received);
-                        });
+                        lanes.run(deliveries, reconfigurations);
                     }
                     Err(e) => {
                         let _ = ready.send(Err(e));
