@@ -185,7 +185,8 @@ impl Function {
 }
 
 impl Policy {
-    /// Match keys for each record.
+    /// Match keys for each record, at most [`MAX_MATCH_KEYS`] each: every key is a stored
+    /// row and a query per cycle, so a policy giving a record thousands is refused.
     pub fn match_keys(&mut self, records: &[Record]) -> Result<Vec<Vec<String>>, CallError> {
         const CALL: &str = "merge.match-keys";
         let results = self.call(CALL, |b, store, h| {
@@ -193,7 +194,17 @@ impl Policy {
                 .policy()
                 .call_match_keys(store, h, records)
         })?;
-        self.expect_count(CALL, records.len(), results)
+        let results = self.expect_count(CALL, records.len(), results)?;
+        match results.iter().map(Vec::len).max() {
+            Some(got) if got > MAX_MATCH_KEYS => Err(CallError::OverLimit {
+                plugin: self.plugin().name().to_owned(),
+                call: CALL,
+                what: "match keys for one record",
+                limit: MAX_MATCH_KEYS,
+                got,
+            }),
+            _ => Ok(results),
+        }
     }
 
     /// Resolves groups of duplicates.
@@ -239,7 +250,8 @@ impl System {
                 return Err(CallError::OverLimit {
                     plugin: self.plugin().name().to_owned(),
                     call: CALL,
-                    limit: request.limit,
+                    what: "records",
+                    limit: request.limit as usize,
                     got: page.records.len(),
                 });
             }
@@ -279,6 +291,9 @@ impl System {
         })
     }
 }
+
+/// The most match keys a merge policy may give one record.
+pub const MAX_MATCH_KEYS: usize = 64;
 
 /// A field a connector sets on a record it could not read, saying why: the host sets the
 /// record aside instead of taking it in.

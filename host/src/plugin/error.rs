@@ -140,16 +140,19 @@ pub enum CallError {
         /// Which limit, and by how much.
         over: super::output::Over,
     },
-    /// A read returned more records than it was asked for.
-    #[error("plugin `{plugin}`: `{call}` returned {got} records for a limit of {limit}")]
+    /// Returned more of something than the contract allows: more records than a read asked
+    /// for, more match keys for one record than a merge policy may give.
+    #[error("plugin `{plugin}`: `{call}` returned {got} {what}, where at most {limit} are allowed")]
     OverLimit {
         /// The plugin.
         plugin: String,
         /// The call.
         call: &'static str,
-        /// The limit asked for.
-        limit: u32,
-        /// Records returned.
+        /// What there were too many of.
+        what: &'static str,
+        /// The limit.
+        limit: usize,
+        /// How many it returned.
         got: usize,
     },
     /// Broke the contract: a batch call returned a different number of results than inputs.
