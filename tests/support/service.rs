@@ -115,9 +115,17 @@ impl Service {
 
     /// Starts `wasync serve` listening on `listen`, and waits until it does.
     pub fn start_on(config: &Path, listen: &str, env: &[(&str, &str)]) -> Service {
+        Service::start_with(config, listen, &[], env)
+    }
+
+    /// Starts `wasync serve` listening on `listen` with more arguments (`--deadline-ms`),
+    /// and waits until it listens.
+    pub fn start_with(config: &Path, listen: &str, args: &[&str], env: &[(&str, &str)]) -> Service {
         let mut command = Command::new(env!("CARGO_BIN_EXE_wasync"));
         command
-            .args(["serve", "--listen", listen, "--config"])
+            .args(["serve", "--listen", listen])
+            .args(args)
+            .arg("--config")
             .arg(config)
             .env("WASYNC_CACHE_DIR", cache_dir())
             .env("WASYNC_TEST_SECRET", SECRET)
