@@ -142,7 +142,7 @@ fn misbehaving() -> (Vec<Duration>, usize) {
     );
     let config = pipeline_with(dir.path(), &collector.url(), &status);
     let deadline = STUCK_DEADLINE.as_millis().to_string();
-    let service = Service::start_with_args(&config, &["--deadline-ms", &deadline], &[]);
+    let service = Service::start_with(&config, "127.0.0.1:0", &["--deadline-ms", &deadline], &[]);
     let mut posted = HashMap::new();
     let mut loops = 0;
     for i in 0..LIGHT {

@@ -10,14 +10,17 @@ use std::path::PathBuf;
 fn main() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
     let guests = root.join("tests/guests");
-    wasm::rerun_if_changed(&[
+    // Every guest crate, found rather than listed: a list forgot `lookup-probe` and
+    // `http-probe`, so changing them did not rebuild them.
+    let mut watched = vec![
         guests.join("Cargo.toml"),
-        guests.join("hostile"),
-        guests.join("versioned"),
+        guests.join("Cargo.lock"),
         root.join("sdk/src"),
         root.join("sdk/macros/src"),
         root.join("wit"),
-    ]);
+    ];
+    watched.extend(guest_crates(&guests));
+    wasm::rerun_if_changed(&watched);
     let mut code = String::new();
     for (name, path) in wasm::build_workspace(&guests) {
         let constant = name.to_uppercase().replace('-', "_");
@@ -33,4 +36,16 @@ fn main() {
     }
     let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
     std::fs::write(out.join("guests.rs"), code).expect("writing guests.rs");
+}
+
+/// The folders under `guests` that hold a crate (a `Cargo.toml`), sorted.
+fn guest_crates(guests: &std::path::Path) -> Vec<PathBuf> {
+    let entries = std::fs::read_dir(guests)
+        .unwrap_or_else(|e| panic!("cannot list {}: {e}", guests.display()));
+    let mut crates: Vec<PathBuf> = entries
+        .map(|entry| entry.expect("a directory entry").path())
+        .filter(|path| path.join("Cargo.toml").is_file())
+        .collect();
+    crates.sort();
+    crates
 }

@@ -119,22 +119,20 @@ impl Service {
         Service::start_on(config, "127.0.0.1:0", env)
     }
 
-    /// Starts `wasync serve --config FILE ARGS...` on a free port, and waits until it listens.
-    pub fn start_with_args(config: &Path, args: &[&str], env: &[(&str, &str)]) -> Service {
-        Service::start_command(config, "127.0.0.1:0", args, env)
-    }
-
     /// Starts `wasync serve` listening on `listen`, and waits until it does.
     pub fn start_on(config: &Path, listen: &str, env: &[(&str, &str)]) -> Service {
-        Service::start_command(config, listen, &[], env)
+        Service::start_with(config, listen, &[], env)
     }
 
-    fn start_command(config: &Path, listen: &str, args: &[&str], env: &[(&str, &str)]) -> Service {
+    /// Starts `wasync serve` listening on `listen` with more arguments (`--deadline-ms`),
+    /// and waits until it listens.
+    pub fn start_with(config: &Path, listen: &str, args: &[&str], env: &[(&str, &str)]) -> Service {
         let mut command = Command::new(env!("CARGO_BIN_EXE_wasync"));
         command
-            .args(["serve", "--listen", listen, "--config"])
-            .arg(config)
+            .args(["serve", "--listen", listen])
             .args(args)
+            .arg("--config")
+            .arg(config)
             .env("WASYNC_CACHE_DIR", cache_dir())
             .env("WASYNC_TEST_SECRET", SECRET)
             .stdout(Stdio::piped())
