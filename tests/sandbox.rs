@@ -143,7 +143,7 @@ fn field<'a>(record: &'a Record, name: &str) -> Option<&'a Value> {
 
 /// Runs an entity function over records as the host does: a failed batch is isolated.
 fn apply_isolated(function: &mut Function, records: &[Record]) -> Vec<Result<Outcome, Failure>> {
-    wasync::plugin::isolate(records, |chunk| function.apply("Thing", chunk))
+    function.isolate(records, |f, chunk| f.apply("Thing", chunk))
 }
 
 /// The kept record of an outcome, failing the test on anything else.
@@ -601,8 +601,27 @@ fn library_connector_read_of_more_records_than_the_limit_fails() {
 }
 
 #[test]
-fn library_connector_read_of_a_huge_record_is_over_the_limit() {
-    library_connector_read_fails("big:5", 64, &["over the limit"]);
+fn library_connector_read_of_a_huge_record_sets_that_record_aside() {
+    let runtime = runtime(64, 2000);
+    let mut system = system(&runtime, json!({"read": "big:5", "count": 20}));
+    let page = system
+        .read(&read_request(None, 10))
+        .expect("the call works")
+        .expect("the page comes back");
+    let [record] = page.records.as_slice() else {
+        panic!("one record, got {}", page.records.len());
+    };
+    // The field's value is dropped, and the record says why, so the host quarantines it
+    // instead of failing the whole page.
+    let Some(Value::Text(why)) = field(record, wasync::plugin::ERROR_FIELD) else {
+        panic!("no {} field: {record:?}", wasync::plugin::ERROR_FIELD);
+    };
+    assert_names(
+        why,
+        CONNECTOR,
+        &["external.read", "`Name`", "over the limit"],
+    );
+    assert_eq!(field(record, "Name"), Some(&Value::Null));
 }
 
 #[test]
@@ -680,8 +699,8 @@ fn library_connector_write_answers_per_change_and_misbehaves_by_name() {
 fn library_connector_write_of_a_huge_id_is_over_the_limit() {
     let runtime = runtime(64, 2000);
     let mut sink = system(&runtime, json!({}));
-    let results = wasync::plugin::isolate(&[upsert(None, "Acme"), upsert(None, "big:5")], |c| {
-        sink.write("Thing", c)
+    let results = sink.isolate(&[upsert(None, "Acme"), upsert(None, "big:5")], |s, c| {
+        s.write("Thing", c)
     });
     assert_eq!(results[0].as_ref().ok(), Some(&"w0".to_owned()));
     assert_names(&failure(&results[1]), CONNECTOR, &["over the limit"]);

@@ -8,7 +8,7 @@ use super::bindings::merge_policy::exports::wasync::plugin::merge::{Candidate, R
 use super::bindings::{EntityDescription, Error as PluginErrorValue, Field, Record, Value};
 use super::error::CallError;
 use super::instance::{Bindings, Function, Instance, Policy, System, Transformer};
-use super::output::Output;
+use super::output::{MAX_FIELDS, Output};
 use std::time::{Duration, Instant};
 
 /// What became of one value given to [`Transformer::apply_each`].
@@ -51,25 +51,22 @@ impl Transformer {
     }
 }
 
-/// The shortest deadline a part of a failed batch gets: two epoch ticks, so that a call
+/// The shortest deadline a value tried on its own gets: two epoch ticks, so that a call
 /// always runs at least one whole tick before it can be stopped.
-const MIN_PART_DEADLINE: Duration = Duration::from_millis(20);
-
-/// What taking a failed batch apart may spend per halving beyond the batch's deadline: a
-/// part's shortest deadline, and a new instance after each failed part.
-const PER_HALVING: Duration = Duration::from_millis(50);
+const MIN_ITEM_DEADLINE: Duration = Duration::from_millis(20);
 
 impl<B: Bindings> Instance<B> {
-    /// Calls a batch function; when the call fails as a whole, calls it again on halves of
-    /// the batch, and halves of the halves that fail, so that only the items that make the
-    /// plugin fail are lost to it. One result per item, in order.
+    /// Calls a batch function; when the call fails as a whole, finds the items that make the
+    /// plugin fail, so that only those are lost to it. One result per item, in order.
     ///
-    /// Taking a batch apart costs at most one more deadline (plus [`PER_HALVING`] per
-    /// halving): the parts share that budget. Each part's deadline is its share of the
-    /// batch's by size, halved when the part it came from ran past its own, so that a loop
-    /// hidden in one item of 10,000 is found in about 14 calls of ever shorter deadlines
-    /// adding up to half the batch's, not 10,000 calls of the full one. Items still untried
-    /// when the budget is spent fail with the error of the part they were in.
+    /// A batch that failed fast (a trap, a memory or output limit) is taken apart in halves,
+    /// each with the full deadline: a few bad items among thousands cost a few calls each.
+    /// A batch (or half) that ran past its deadline is tried item by item, each with the
+    /// batch's deadline divided among its items (at least [`MIN_ITEM_DEADLINE`]), and all of
+    /// them together with one more deadline as their budget. So finding what ran away costs
+    /// about one more deadline, never a deadline per item (a batch that failed fast may also
+    /// spend one deadline on the first half that runs away); items still untried when the
+    /// budget is spent fail with the error of the part they were in.
     pub fn isolate<I, O>(
         &mut self,
         items: &[I],
@@ -80,20 +77,24 @@ impl<B: Bindings> Instance<B> {
         }
         let full = self.limits().deadline;
         self.deadline = full;
-        let first = call(self, items);
-        let error = match first {
+        let error = match call(self, items) {
             Ok(results) => return rejected(results),
             Err(error) if items.len() == 1 => return vec![Err(Failure::Crashed(error))],
             Err(error) => error,
         };
         let mut out: Vec<Option<Result<O, Failure>>> = items.iter().map(|_| None).collect();
-        let halvings = usize::BITS - items.len().leading_zeros();
+        let ran_past = matches!(error, CallError::Deadline { .. });
         let mut parts = Parts {
-            budget_ends: Instant::now() + full + PER_HALVING * halvings,
-            per_item: full.div_f64(items.len() as f64),
+            full,
+            per_item: (full / items.len() as u32).max(MIN_ITEM_DEADLINE),
+            budget: full,
+            spare_deadline: !ran_past,
             out: &mut out,
         };
-        parts.split(self, items, 0, error, &mut call);
+        match ran_past {
+            true => parts.one_by_one(self, items, 0, &error, &mut call),
+            false => parts.halve(self, items, 0, error, &mut call),
+        }
         self.deadline = full;
         out.into_iter()
             .map(|r| r.unwrap_or_else(|| Err(Failure::Rejected(no_result()))))
@@ -101,18 +102,26 @@ impl<B: Bindings> Instance<B> {
     }
 }
 
-/// A failed batch being taken apart: where its results go, when its budget ends, and the
-/// batch's deadline per item.
+/// A failed batch being taken apart: where its results go, and the time it may still spend
+/// on items that run past their deadline.
 struct Parts<'a, O> {
-    budget_ends: Instant,
+    /// The batch's deadline.
+    full: Duration,
+    /// The deadline of an item tried on its own.
     per_item: Duration,
+    /// What items tried on their own (and halves after the first that ran past its
+    /// deadline) may still spend.
+    budget: Duration,
+    /// Whether a half may still run for the full deadline without spending the budget: the
+    /// batch failed fast, so no deadline has been spent on it yet.
+    spare_deadline: bool,
     out: &'a mut [Option<Result<O, Failure>>],
 }
 
 impl<O> Parts<'_, O> {
-    /// `items` (at `offset` in the batch) failed together with `error`: tries each half on
-    /// its own.
-    fn split<B: Bindings, I>(
+    /// `items` (at `offset` in the batch) failed fast together with `error`: tries each half
+    /// on its own, with the full deadline.
+    fn halve<B: Bindings, I>(
         &mut self,
         instance: &mut Instance<B>,
         items: &[I],
@@ -127,30 +136,82 @@ impl<O> Parts<'_, O> {
             self.out[offset] = Some(Err(Failure::Crashed(error)));
             return;
         }
-        let ran_past = matches!(error, CallError::Deadline { .. });
         let (left, right) = items.split_at(items.len() / 2);
         for (part, at) in [(left, offset), (right, offset + left.len())] {
-            let remaining = self.budget_ends.saturating_duration_since(Instant::now());
-            if remaining < MIN_PART_DEADLINE {
-                for slot in &mut self.out[at..at + part.len()] {
-                    *slot = Some(Err(Failure::Crashed(error.clone())));
+            instance.deadline = match self.spare_deadline {
+                true => self.full,
+                false if self.budget < MIN_ITEM_DEADLINE => {
+                    self.untried(at, part.len(), &error);
+                    continue;
                 }
-                continue;
-            }
-            let mut share = self.per_item * part.len() as u32;
-            if ran_past {
-                share /= 2;
-            }
-            let share = share.max(MIN_PART_DEADLINE);
-            instance.deadline = share.min(remaining);
+                false => self.full.min(self.budget),
+            };
+            let started = Instant::now();
             match call(instance, part) {
-                Ok(results) => {
-                    for (slot, result) in self.out[at..].iter_mut().zip(rejected(results)) {
-                        *slot = Some(result);
+                Ok(results) => self.fill(at, results),
+                Err(e @ CallError::Deadline { .. }) => {
+                    match std::mem::take(&mut self.spare_deadline) {
+                        true => {}
+                        false => self.spend(started, instance.deadline),
+                    }
+                    match part.len() {
+                        1 => self.out[at] = Some(Err(Failure::Crashed(e))),
+                        _ => self.one_by_one(instance, part, at, &e, call),
                     }
                 }
-                Err(e) => self.split(instance, part, at, e, call),
+                Err(e) => self.halve(instance, part, at, e, call),
             }
+        }
+    }
+
+    /// `items` (at `offset` in the batch) ran past their deadline together with `error`:
+    /// tries each on its own with a short deadline, while the budget lasts.
+    fn one_by_one<B: Bindings, I>(
+        &mut self,
+        instance: &mut Instance<B>,
+        items: &[I],
+        offset: usize,
+        error: &CallError,
+        call: &mut impl FnMut(
+            &mut Instance<B>,
+            &[I],
+        ) -> Result<Vec<Result<O, PluginErrorValue>>, CallError>,
+    ) {
+        for (i, item) in items.iter().enumerate() {
+            let at = offset + i;
+            if self.budget < MIN_ITEM_DEADLINE {
+                self.untried(at, 1, error);
+                continue;
+            }
+            instance.deadline = self.per_item.min(self.budget);
+            let started = Instant::now();
+            let result = call(instance, std::slice::from_ref(item));
+            self.spend(started, instance.deadline);
+            match result {
+                Ok(results) => self.fill(at, results),
+                Err(e) => self.out[at] = Some(Err(Failure::Crashed(e))),
+            }
+        }
+    }
+
+    /// Takes what a call that started at `started` under `deadline` spent from the budget:
+    /// at most its deadline, so the instance made anew after it is not counted.
+    fn spend(&mut self, started: Instant, deadline: Duration) {
+        let spent = started.elapsed().min(deadline);
+        self.budget = self.budget.saturating_sub(spent);
+    }
+
+    /// `len` items at `at` that the budget left no time to try: they fail with the error
+    /// of the part they were in.
+    fn untried(&mut self, at: usize, len: usize, error: &CallError) {
+        for slot in &mut self.out[at..at + len] {
+            *slot = Some(Err(Failure::Crashed(error.clone())));
+        }
+    }
+
+    fn fill(&mut self, at: usize, results: Vec<Result<O, PluginErrorValue>>) {
+        for (slot, result) in self.out[at..].iter_mut().zip(rejected(results)) {
+            *slot = Some(result);
         }
     }
 }
@@ -299,9 +360,19 @@ pub const MAX_MATCH_KEYS: usize = 64;
 /// record aside instead of taking it in.
 pub const ERROR_FIELD: &str = "_error";
 
-/// Empties each field of `record` whose value is over `limit` bytes, and says so in
-/// [`ERROR_FIELD`].
+/// Empties each field of `record` whose value is over `limit` bytes (or all of them when
+/// it has more than [`MAX_FIELDS`]), and says so in [`ERROR_FIELD`].
 fn refuse_large_fields(record: &mut Record, limit: usize, plugin: &str, call: &str) {
+    if record.fields.len() > MAX_FIELDS {
+        let fields = std::mem::take(&mut record.fields).len();
+        record.fields.push(Field {
+            name: ERROR_FIELD.to_owned(),
+            value: Value::Text(format!(
+                "plugin `{plugin}`: `{call}` returned a record of {fields} fields, over the limit of {MAX_FIELDS} fields per record"
+            )),
+        });
+        return;
+    }
     let mut refused = Vec::new();
     for field in &mut record.fields {
         let bytes = field.value.measured().largest;

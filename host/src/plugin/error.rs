@@ -142,7 +142,7 @@ pub enum CallError {
     },
     /// Returned more of something than the contract allows: more records than a read asked
     /// for, more match keys for one record than a merge policy may give.
-    #[error("plugin `{plugin}`: `{call}` returned {got} {what}, where at most {limit} are allowed")]
+    #[error("plugin `{plugin}`: `{call}` returned {got} {what}, over the limit of {limit}")]
     OverLimit {
         /// The plugin.
         plugin: String,

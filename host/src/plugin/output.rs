@@ -16,6 +16,11 @@ use super::limits::Limits;
 /// weigh something.
 const ELEMENT: usize = 16;
 
+/// The most fields one record may have. The widest objects of the systems wasync syncs
+/// have a few thousand (Salesforce allows 800 custom fields on an object); a record with
+/// hundreds of thousands is a plugin gone wrong, and every stage after would pay for it.
+pub const MAX_FIELDS: usize = 10_000;
+
 /// Totals of one call's output.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Measure {
@@ -23,6 +28,8 @@ pub struct Measure {
     pub total: usize,
     /// The largest single value (a text, a key, an id), in bytes.
     pub largest: usize,
+    /// The most fields of any one record.
+    pub widest: usize,
 }
 
 impl Measure {
@@ -33,7 +40,12 @@ impl Measure {
 
     /// Which limit this output is over, if any: the value limit first, as it names the cause.
     pub fn over(&self, limits: &Limits) -> Option<Over> {
-        if self.largest > limits.value_bytes {
+        if self.widest > MAX_FIELDS {
+            Some(Over::Fields {
+                fields: self.widest,
+                limit: MAX_FIELDS,
+            })
+        } else if self.largest > limits.value_bytes {
             Some(Over::Value {
                 bytes: self.largest,
                 limit: limits.value_bytes,
@@ -59,6 +71,13 @@ pub enum Over {
         /// The limit.
         limit: usize,
     },
+    /// A record had more than [`MAX_FIELDS`] fields.
+    Fields {
+        /// How many.
+        fields: usize,
+        /// The limit.
+        limit: usize,
+    },
     /// The whole output was larger than [`Limits::output_bytes`].
     Call {
         /// Its size.
@@ -74,6 +93,10 @@ impl std::fmt::Display for Over {
             Over::Value { bytes, limit } => write!(
                 f,
                 "a value of {bytes} bytes, over the limit of {limit} bytes per value (--max-value-kib)"
+            ),
+            Over::Fields { fields, limit } => write!(
+                f,
+                "a record of {fields} fields, over the limit of {limit} fields per record"
             ),
             Over::Call { bytes, limit } => write!(
                 f,
@@ -120,6 +143,7 @@ impl Output for Field {
 
 impl Output for Record {
     fn measure(&self, m: &mut Measure) {
+        m.widest = m.widest.max(self.fields.len());
         self.id.measure(m);
         self.watermark.measure(m);
         self.fields.measure(m);
@@ -240,6 +264,23 @@ mod tests {
             m.over(&limits(10, 1000)),
             Some(Over::Call { bytes: 1616, .. })
         ));
+    }
+
+    #[test]
+    fn a_record_with_too_many_fields_is_over_the_limit() {
+        let wide = Record {
+            id: "id".into(),
+            watermark: Value::Null,
+            fields: (0..=MAX_FIELDS)
+                .map(|i| Field {
+                    name: format!("f{i}"),
+                    value: Value::Null,
+                })
+                .collect(),
+            deleted: false,
+        };
+        let over = vec![wide].measured().over(&Limits::default());
+        assert!(matches!(over, Some(Over::Fields { fields, .. }) if fields == MAX_FIELDS + 1));
     }
 
     #[test]
