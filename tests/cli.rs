@@ -266,3 +266,116 @@ fn sync_piped_keeps_a_line_per_cycle_and_adds_the_total() {
     assert_eq!(counts(total), sums, "{text}");
     assert!(sums["read"] > 0 && sums["written"] > 0, "{text}");
 }
+
+// --- rough edges -------------------------------------------------------------------------
+
+/// A pipeline of `n` people from one JSON Lines file into another, plus one line that is not
+/// JSON (quarantined): a store whose log has several entries per person once synced.
+fn people(n: usize, functions: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    std::fs::create_dir_all(d.join("in")).expect("mkdir");
+    std::fs::create_dir_all(d.join("out")).expect("mkdir");
+    let mut input: String = (0..n)
+        .map(|i| {
+            format!(
+                "{{\"id\": \"{i}\", \"at\": \"2024-01-01T00:00:00Z\", \"name\": \"Person {i}\", \"email\": \"p{i}@example.com\"}}\n"
+            )
+        })
+        .collect();
+    input.push_str("{not json\n");
+    std::fs::write(d.join("in/people.jsonl"), input).expect("write input");
+    std::fs::write(
+        d.join("wasync.toml"),
+        format!(
+            r#"
+[connectors.in]
+plugin = "jsonl"
+dirs = [{{ host = "in", guest = "/data" }}]
+settings.entities.Person = {{ file = "people.jsonl", id_field = "id", watermark_field = "at" }}
+
+[connectors.out]
+plugin = "jsonl"
+dirs = [{{ host = "out", guest = "/data" }}]
+settings.entities.Person = {{ file = "people.jsonl", id_field = "id", watermark_field = "at", upsert_key = "wasync_id" }}
+
+[[pipeline]]
+name = "people"
+entity = "Person"
+batch_size = 10000
+
+[[pipeline.source]]
+connector = "in"
+entity = "Person"
+functions = [{functions}]
+fields = {{ name = "name", email = "email" }}
+
+[[pipeline.destination]]
+connector = "out"
+entity = "Person"
+external_id_field = "wasync_id"
+fields = {{ name = "name", email = "email" }}
+"#
+        ),
+    )
+    .expect("write the pipeline file");
+    dir
+}
+
+fn config_of(dir: &tempfile::TempDir) -> String {
+    dir.path().join("wasync.toml").display().to_string()
+}
+
+/// Every `caused by:` line says something the lines above it do not.
+fn each_cause_once(err: &str) {
+    let lines: Vec<&str> = err.lines().collect();
+    for (i, line) in lines.iter().enumerate() {
+        if let Some(cause) = line.trim_start().strip_prefix("caused by: ") {
+            assert!(
+                !lines[..i].iter().any(|above| above.contains(cause)),
+                "`{cause}` is said twice:\n{err}"
+            );
+        }
+    }
+}
+
+#[test]
+fn errors_say_each_cause_once() {
+    let store = people(1, "");
+    let d = store.path();
+    let config = config_of(&store);
+    let missing = d.join("missing.toml").display().to_string();
+    let not_a_store = d.join("bad.toml");
+    std::fs::write(
+        &not_a_store,
+        std::fs::read_to_string(d.join("wasync.toml"))
+            .expect("read")
+            .replace("[connectors.in]", "store = \"bad.db\"\n\n[connectors.in]"),
+    )
+    .expect("write");
+    std::fs::write(d.join("bad.db"), vec![b'x'; 4096]).expect("write");
+    std::fs::create_dir(d.join("wasync.lock")).expect("a lock file that is a folder");
+    let missing_plugin = d.join("missing.wasm").display().to_string();
+    // (arguments, what the error says once)
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["status", "--config", &missing], "No such file"),
+        (vec!["sync", "--config", &missing], "No such file"),
+        (
+            vec!["status", "--config", not_a_store.to_str().expect("utf-8")],
+            "not a database",
+        ),
+        (vec!["plugin", "call", &missing_plugin], "No such file"),
+        (vec!["plugin", "inspect", &missing_plugin], "No such file"),
+        (
+            vec!["package", "list", "--config", &config],
+            "Is a directory",
+        ),
+    ];
+    for (args, says) in cases {
+        let out = wasync(&args, "");
+        assert!(!out.status.success(), "wasync {args:?} succeeded");
+        let err = stderr(&out);
+        assert_eq!(err.matches(says).count(), 1, "wasync {args:?}:\n{err}");
+        each_cause_once(&err);
+    }
+}

@@ -4,6 +4,7 @@ use crate::config::Config;
 use crate::engine::now_micros;
 use crate::store::{Endpoint, Store, decode_value};
 use crate::value::{rfc3339, to_json};
+use anyhow::Context;
 use serde_json::{Value as Json, json};
 use std::path::Path;
 
@@ -17,6 +18,11 @@ fn open(config: &Path) -> anyhow::Result<(Config, Store)> {
     }
     let store = Store::open_read_only(&config.store)?;
     Ok((config, store))
+}
+
+/// What a failed read of the store says first: which store (SQLite's own errors do not).
+fn reading(config: &Config) -> String {
+    format!("cannot read the store {}", config.store.display())
 }
 
 fn watermark(text: &str) -> Json {
@@ -109,7 +115,7 @@ fn status(config: &Config, store: &Store) -> anyhow::Result<Json> {
 /// `wasync status`.
 pub fn run_status(config: &Path, as_json: bool) -> anyhow::Result<()> {
     let (config, store) = open(config)?;
-    let doc = status(&config, &store)?;
+    let doc = status(&config, &store).with_context(|| reading(&config))?;
     if as_json {
         println!("{}", serde_json::to_string_pretty(&doc)?);
         return Ok(());
@@ -192,8 +198,11 @@ pub fn run_log(
     limit: i64,
     as_json: bool,
 ) -> anyhow::Result<()> {
-    let (_, store) = open(config)?;
-    let entries = store.read().log_entries(record, limit)?;
+    let (config, store) = open(config)?;
+    let entries = store
+        .read()
+        .log_entries(record, limit)
+        .with_context(|| reading(&config))?;
     if as_json {
         for e in &entries {
             println!("{}", serde_json::to_string(e)?);
@@ -232,8 +241,11 @@ pub fn run_log(
 
 /// `wasync quarantine list`.
 pub fn run_quarantine_list(config: &Path, as_json: bool) -> anyhow::Result<()> {
-    let (_, store) = open(config)?;
-    let entries = store.read().quarantined(None, None)?;
+    let (config, store) = open(config)?;
+    let entries = store
+        .read()
+        .quarantined(None, None)
+        .with_context(|| reading(&config))?;
     for q in &entries {
         if as_json {
             println!("{}", serde_json::to_string(q)?);

@@ -97,13 +97,14 @@ pub enum PackageError {
         /// Why, and how to install it.
         reason: String,
     },
-    /// Reading or writing files.
-    #[error("{what}: {source}")]
+    /// Reading or writing files. (Why is part of the message, not a `source()`: a chain
+    /// printed whole would say it twice.)
+    #[error("{what}: {error}")]
     Io {
         /// What was being done.
         what: String,
         /// Why it failed.
-        source: std::io::Error,
+        error: std::io::Error,
     },
 }
 
@@ -198,14 +199,14 @@ pub fn resolve(reference: &str, config_dir: &Path) -> Result<Option<Installed>, 
     let dir = config_dir.join(&locked.path);
     let read = |file: &str| {
         let path = dir.join(file);
-        std::fs::read(&path).map_err(|source| PackageError::Io {
+        std::fs::read(&path).map_err(|error| PackageError::Io {
             what: format!(
                 "package {}@{}: cannot read {}",
                 locked.name,
                 locked.version,
                 path.display()
             ),
-            source,
+            error,
         })
     };
     let at = dir.display().to_string();
