@@ -326,6 +326,61 @@ fn config_of(dir: &tempfile::TempDir) -> String {
     dir.path().join("wasync.toml").display().to_string()
 }
 
+/// `people(n)` synced.
+fn synced_people(n: usize) -> tempfile::TempDir {
+    let dir = people(n, "");
+    let out = wasync(&["sync", "--config", &config_of(&dir)], "");
+    assert!(out.status.success(), "{}", stderr(&out));
+    dir
+}
+
+/// The sequence numbers of `wasync log` lines (`#SEQ cycle ...`).
+fn text_seqs(text: &str) -> Vec<i64> {
+    text.lines()
+        .map(|l| {
+            l.split_whitespace()
+                .next()
+                .and_then(|w| w.strip_prefix('#'))
+                .and_then(|n| n.parse().ok())
+                .unwrap_or_else(|| panic!("not a log line: {l}"))
+        })
+        .collect()
+}
+
+#[test]
+fn log_prints_newest_first_in_text_and_json_alike_as_its_help_says() {
+    let store = synced_people(20);
+    let config = config_of(&store);
+    let all = wasync(&["log", "--config", &config, "--limit", "100000"], "");
+    assert!(all.status.success(), "{}", stderr(&all));
+    let all = text_seqs(&stdout(&all));
+    let newest = *all.iter().max().expect("entries");
+    assert!(all.len() > 20, "{all:?}");
+
+    let text = wasync(&["log", "--config", &config, "--limit", "5"], "");
+    let json = wasync(&["log", "--config", &config, "--limit", "5", "--json"], "");
+    let text = text_seqs(&stdout(&text));
+    let json: Vec<i64> = stdout(&json)
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).expect("a JSON line")["seq"]
+                .as_i64()
+                .expect("seq")
+        })
+        .collect();
+    assert_eq!(text, json, "text and JSON in the same order");
+    assert_eq!(
+        text,
+        (newest - 4..=newest).rev().collect::<Vec<_>>(),
+        "the newest five, newest first"
+    );
+    assert_eq!(&all[..5], &text[..], "the whole log starts the same way");
+
+    let help = stdout(&wasync(&["log", "--help"], ""));
+    assert!(help.contains("newest first"), "{help}");
+    assert!(!help.contains("newest last"), "{help}");
+}
+
 /// Every `caused by:` line says something the lines above it do not.
 fn each_cause_once(err: &str) {
     let lines: Vec<&str> = err.lines().collect();

@@ -83,7 +83,7 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// The transaction log, newest last.
+    /// The transaction log, newest first.
     Log {
         /// The pipeline file.
         #[arg(long, value_name = "FILE")]

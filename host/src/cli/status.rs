@@ -191,7 +191,8 @@ pub fn run_status(config: &Path, as_json: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `wasync log`.
+/// `wasync log`: newest first, in text and JSON alike (so `wasync log | head` shows the
+/// latest changes).
 pub fn run_log(
     config: &Path,
     record: Option<&str>,
@@ -209,7 +210,7 @@ pub fn run_log(
         }
         return Ok(());
     }
-    for e in entries.iter().rev() {
+    for e in &entries {
         let value = |v: &Option<String>| {
             v.as_deref()
                 .map(watermark)

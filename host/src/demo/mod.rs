@@ -94,14 +94,8 @@ pub fn run(options: &Options, runtime: RuntimeOptions) -> anyhow::Result<()> {
         show(&report, &sf.requests(), &hs.requests());
     }
 
-    println!("\nthe transaction log's last entries (wasync log):");
-    for e in engine
-        .store()
-        .read()
-        .log_entries(None, 6)?
-        .into_iter()
-        .rev()
-    {
+    println!("\nthe transaction log's last entries, newest first (wasync log):");
+    for e in engine.store().read().log_entries(None, 6)? {
         let field = match (&e.field, &e.old, &e.new) {
             (Some(f), Some(old), Some(new)) => format!(" {f}: {old} -> {new}"),
             (Some(f), None, Some(new)) => format!(" {f} = {new}"),
