@@ -381,6 +381,25 @@ fn log_prints_newest_first_in_text_and_json_alike_as_its_help_says() {
     assert!(!help.contains("newest last"), "{help}");
 }
 
+#[test]
+fn a_piped_sync_prints_its_totals_after_a_single_cycle_too() {
+    let store = people(3, "");
+    let out = wasync(&["sync", "--config", &config_of(&store)], "");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert_eq!(
+        text.lines().filter(|l| l.starts_with("cycle ")).count(),
+        1,
+        "one cycle caught up:\n{text}"
+    );
+    let total = text
+        .lines()
+        .find(|l| l.starts_with("`people`: 1 cycle(s) in "))
+        .unwrap_or_else(|| panic!("no totals:\n{text}"));
+    assert!(total.contains("read 4, created 3"), "{total}");
+    assert!(text.contains("time per stage: "), "{text}");
+}
+
 /// Every `caused by:` line says something the lines above it do not.
 fn each_cause_once(err: &str) {
     let lines: Vec<&str> = err.lines().collect();

@@ -59,9 +59,8 @@ pub fn run(
             }
         }
         progress.pause();
-        if progress.cycles() > 1 || !per_cycle {
-            println!("{}", progress.summary());
-        }
+        // The totals end every run, one cycle or many, so a script reads them in one place.
+        println!("{}", progress.summary());
     }
     if failed {
         bail!("some sources could not be read (see above); their watermarks did not move");
