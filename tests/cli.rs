@@ -400,6 +400,20 @@ fn a_piped_sync_prints_its_totals_after_a_single_cycle_too() {
     assert!(text.contains("time per stage: "), "{text}");
 }
 
+#[test]
+fn a_plugin_in_the_wrong_place_is_an_entity_function_with_its_article() {
+    let store = people(1, r#"{ plugin = "extract-domain" }"#);
+    let out = wasync(&["sync", "--config", &config_of(&store), "--once"], "");
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains(
+            "plugin `extract-domain` is a field-transform plugin, but is used here as an entity-function"
+        ),
+        "{err}"
+    );
+}
+
 /// Every `caused by:` line says something the lines above it do not.
 fn each_cause_once(err: &str) {
     let lines: Vec<&str> = err.lines().collect();

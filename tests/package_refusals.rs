@@ -276,7 +276,7 @@ fn a_package_for_an_incompatible_wit_version_is_refused() {
     let refused = fails(d, &["package", "build", folder.to_str().expect("utf-8")]);
     assert!(
         refused.contains(
-            "says it is a entity-function, but its component implements the field-transform world"
+            "says it is an entity-function, but its component implements the field-transform world"
         ),
         "{refused}"
     );

@@ -251,7 +251,7 @@ fn call_function(
 fn call(runtime: &Runtime, plugin: &Plugin, config: &str, batch_size: usize) -> anyhow::Result<()> {
     if plugin.world() != World::FieldTransform {
         bail!(
-            "`wasync plugin call` runs field transforms and entity functions; `{}` is a {} plugin",
+            "`wasync plugin call` runs field transforms and entity functions; `{}` implements the {} world",
             plugin.name(),
             plugin.world()
         );

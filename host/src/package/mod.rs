@@ -61,7 +61,8 @@ pub enum PackageError {
     },
     /// Its manifest says one world, its component implements another.
     #[error(
-        "package {package} says it is a {said}, but its component implements the {found} world"
+        "package {package} says it is {} {said}, but its component implements the {found} world",
+        if .said.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" }
     )]
     WrongKind {
         /// `name@version`.
