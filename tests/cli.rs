@@ -382,6 +382,55 @@ fn log_prints_newest_first_in_text_and_json_alike_as_its_help_says() {
 }
 
 #[test]
+fn a_rust_plugin_made_inside_the_checkout_reaches_the_sdk_relatively() {
+    let root = tempfile::tempdir().expect("tempdir");
+    let checkout = root.path().join("wasync");
+    let sdk = checkout.join("sdk");
+    std::fs::create_dir_all(&sdk).expect("mkdir");
+    std::fs::write(sdk.join("Cargo.toml"), "[package]\nname = \"wasync-sdk\"\n").expect("write");
+    let new = |cwd: &std::path::Path, name: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_wasync"))
+            .args(["plugin", "new", "--lang", "rust", name])
+            .current_dir(cwd)
+            .env("WASYNC_SDK_DIR", &sdk)
+            .output()
+            .expect("wasync runs");
+        assert!(out.status.success(), "{}", stderr(&out));
+    };
+    let sdk_line = |cargo: &std::path::Path| {
+        std::fs::read_to_string(cargo)
+            .expect("Cargo.toml")
+            .lines()
+            .find(|l| l.starts_with("wasync-sdk"))
+            .expect("the SDK dependency")
+            .to_owned()
+    };
+
+    // Inside the checkout, named relatively to where the command runs.
+    new(&checkout, "plugins/my-tag");
+    let cargo = checkout.join("plugins/my-tag/Cargo.toml");
+    assert_eq!(sdk_line(&cargo), r#"wasync-sdk = { path = "../../sdk" }"#);
+
+    // The checkout moves, plugin and all: the path still leads to the SDK.
+    let moved = root.path().join("elsewhere");
+    std::fs::rename(&checkout, &moved).expect("move the checkout");
+    assert!(
+        moved.join("plugins/my-tag/../../sdk/Cargo.toml").is_file(),
+        "the SDK is where the plugin says"
+    );
+    std::fs::rename(&moved, &checkout).expect("move it back");
+
+    // Outside the checkout: no relative path survives a move, so the absolute one.
+    let outside = tempfile::tempdir().expect("tempdir");
+    new(outside.path(), "my-tag");
+    let line = sdk_line(&outside.path().join("my-tag/Cargo.toml"));
+    assert_eq!(
+        line,
+        format!("wasync-sdk = {{ path = \"{}\" }}", sdk.display())
+    );
+}
+
+#[test]
 fn a_piped_sync_prints_its_totals_after_a_single_cycle_too() {
     let store = people(3, "");
     let out = wasync(&["sync", "--config", &config_of(&store)], "");
