@@ -246,7 +246,9 @@ fn messages(error: &anyhow::Error) -> Vec<String> {
 }
 
 /// Logs go to stderr; `WASYNC_LOG` (or `RUST_LOG`) sets the filter, warnings by default.
+/// Colours only on a terminal: stderr redirected to a file gets plain text.
 fn init_logging() {
+    use std::io::IsTerminal;
     use tracing_subscriber::EnvFilter;
     let filter = std::env::var("WASYNC_LOG")
         .ok()
@@ -255,6 +257,7 @@ fn init_logging() {
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::new(filter))
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
 }
 
