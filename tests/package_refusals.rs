@@ -62,9 +62,16 @@ fn tampered_package_files_and_tampered_installed_components_are_refused() {
         ],
     );
     assert!(
-        refused.contains(&format!("but {} was expected", built.digest)),
+        refused.contains(&format!(
+            "the digest asked for does not match: --digest {}, but acme:domain@1.0.0 from file:",
+            built.digest
+        )) && refused.contains(&format!(
+            "has digest {}; nothing is installed",
+            other.digest
+        )),
         "{refused}"
     );
+    assert!(!refused.contains("tampered"), "{refused}");
 
     // Installed, then the component on disk is changed: the next load refuses it.
     ok(

@@ -4,7 +4,7 @@ use super::RuntimeArgs;
 use crate::package::install::{self, Source};
 use crate::package::{Lock, Manifest, Package, grant_lines, oci};
 use crate::plugin::Runtime;
-use anyhow::{Context, anyhow};
+use anyhow::{Context, anyhow, bail};
 use clap::Subcommand;
 use serde_json::json;
 use std::path::{Path, PathBuf};
@@ -189,8 +189,8 @@ impl PackageCommand {
                 let runtime = Runtime::new(runtime.options())?;
                 let source = Source::parse(&package)?;
                 let (package, from) = source.fetch(&runtime, registry(given).as_deref())?;
-                if let Some(expected) = &digest {
-                    package.expect_digest(expected, &from)?;
+                if let Some(asked) = &digest {
+                    check_digest(&package, asked, &from)?;
                 }
                 let done = install::install(&runtime, &package, &from, &dir, replace)?;
                 let l = &done.locked;
@@ -229,6 +229,23 @@ impl PackageCommand {
             }
         }
     }
+}
+
+/// `--digest`: the package fetched must be the one asked for, whatever its source says.
+fn check_digest(package: &Package, asked: &str, from: &str) -> anyhow::Result<()> {
+    let asked = asked.trim();
+    let asked = match asked.starts_with("sha256:") {
+        true => asked.to_owned(),
+        false => format!("sha256:{asked}"),
+    };
+    if package.digest != asked {
+        bail!(
+            "the digest asked for does not match: --digest {asked}, but {} from {from} has digest {}; nothing is installed",
+            package.manifest.reference(),
+            package.digest
+        );
+    }
+    Ok(())
 }
 
 fn print_asks(m: &Manifest) {
