@@ -103,6 +103,16 @@ fn tampered_package_files_and_tampered_installed_components_are_refused() {
         "{refused}"
     );
     assert_eq!(domains(d), Vec::<String>::new(), "nothing ran");
+    // `package list` checks the digests as a load does, and says which package fails.
+    let listed = fails(d, &["package", "list", "--config", config]);
+    assert!(
+        listed.contains("acme:domain") && listed.contains("  tampered\n"),
+        "{listed}"
+    );
+    assert!(
+        listed.contains("1 installed package(s) fail their digest check and would be refused at load: acme:domain@1.0.0 (tampered)"),
+        "{listed}"
+    );
 }
 
 #[test]

@@ -97,6 +97,10 @@ fn a_package_built_published_and_installed_by_name_runs_in_a_pipeline() {
         listed.contains("acme:domain") && listed.contains(&digest),
         "{listed}"
     );
+    assert!(
+        listed.contains("verified"),
+        "the digest is checked: {listed}"
+    );
 
     let ran = ok(d, &["sync", "--config", config, "--once"]);
     assert!(ran.contains("written 2"), "{ran}");

@@ -2,7 +2,7 @@
 
 use super::RuntimeArgs;
 use crate::package::install::{self, Source};
-use crate::package::{Lock, Manifest, Package, grant_lines, oci};
+use crate::package::{Lock, Manifest, Package, PackageError, grant_lines, oci};
 use crate::plugin::Runtime;
 use anyhow::{Context, anyhow, bail};
 use clap::Subcommand;
@@ -210,23 +210,7 @@ impl PackageCommand {
                 print_asks(&package.manifest);
                 Ok(())
             }
-            PackageCommand::List { config, json } => {
-                let lock = Lock::read(&config_dir(&config)?)?;
-                for p in &lock.packages {
-                    if json {
-                        println!("{}", serde_json::to_string(p)?);
-                    } else {
-                        println!(
-                            "{:<24} {:<10} {:<16} {}  {}",
-                            p.name, p.version, p.kind, p.digest, p.source
-                        );
-                    }
-                }
-                if lock.packages.is_empty() && !json {
-                    println!("no packages installed for {}", config.display());
-                }
-                Ok(())
-            }
+            PackageCommand::List { config, json } => list(&config, json),
         }
     }
 }
@@ -243,6 +227,49 @@ fn check_digest(package: &Package, asked: &str, from: &str) -> anyhow::Result<()
             "the digest asked for does not match: --digest {asked}, but {} from {from} has digest {}; nothing is installed",
             package.manifest.reference(),
             package.digest
+        );
+    }
+    Ok(())
+}
+
+/// `wasync package list`: every package the lock file pins, each one's files checked
+/// against its digest, as every load does; fails when any does not check.
+fn list(config: &Path, as_json: bool) -> anyhow::Result<()> {
+    let dir = config_dir(config)?;
+    let lock = Lock::read(&dir)?;
+    let mut refused = Vec::new();
+    for p in &lock.packages {
+        let (state, problem) = match crate::package::verify(p, &dir) {
+            Ok(_) => ("verified", None),
+            Err(e @ PackageError::Io { .. }) => ("unreadable", Some(e.to_string())),
+            Err(e) => ("tampered", Some(e.to_string())),
+        };
+        if as_json {
+            let mut doc = serde_json::to_value(p)?;
+            doc["state"] = json!(state);
+            doc["problem"] = json!(problem);
+            println!("{doc}");
+        } else {
+            println!(
+                "{:<24} {:<10} {:<16} {}  {}  {state}",
+                p.name, p.version, p.kind, p.digest, p.source
+            );
+            if let Some(problem) = &problem {
+                println!("  {problem}");
+            }
+        }
+        if problem.is_some() {
+            refused.push(format!("{}@{} ({state})", p.name, p.version));
+        }
+    }
+    if lock.packages.is_empty() && !as_json {
+        println!("no packages installed for {}", config.display());
+    }
+    if !refused.is_empty() {
+        bail!(
+            "{} installed package(s) fail their digest check and would be refused at load: {}; install them again",
+            refused.len(),
+            refused.join(", ")
         );
     }
     Ok(())

@@ -197,6 +197,12 @@ pub fn resolve(reference: &str, config_dir: &Path) -> Result<Option<Installed>, 
             ),
         });
     }
+    verify(locked, config_dir).map(Some)
+}
+
+/// Reads an installed package's files for a pipeline file in `config_dir` and checks them
+/// against the digest its lock file entry pins.
+pub fn verify(locked: &Locked, config_dir: &Path) -> Result<Installed, PackageError> {
     let dir = config_dir.join(&locked.path);
     let read = |file: &str| {
         let path = dir.join(file);
@@ -213,12 +219,12 @@ pub fn resolve(reference: &str, config_dir: &Path) -> Result<Option<Installed>, 
     let at = dir.display().to_string();
     let package = Package::from_parts(read(DOCUMENT_FILE)?, read(COMPONENT_FILE)?, &at)?;
     package.expect_digest(&locked.digest, &at)?;
-    Ok(Some(Installed {
+    Ok(Installed {
         package,
         locked: locked.clone(),
         component_path: dir.join(COMPONENT_FILE),
-        lock_path,
-    }))
+        lock_path: lock_path(config_dir),
+    })
 }
 
 /// Loads the plugin a pipeline file in `config_dir` names `spec`: an installed package
