@@ -12,18 +12,23 @@ use anyhow::{Context, bail};
 use clap::Subcommand;
 use serde_json::json;
 use std::io::{BufRead, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 
 #[derive(Debug, Subcommand)]
 pub enum PluginCommand {
     /// Show a plugin's world, WIT version, exports and the imports it needs.
     Inspect {
-        /// A component file, or the name of a first-party plugin.
+        /// A component file, the name of a first-party plugin, or an installed package
+        /// (`acme:enrich`).
         plugin: String,
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
+        /// The pipeline file whose `wasync.lock` pins installed packages [default: the
+        /// wasync.lock in the current folder].
+        #[arg(long, value_name = "FILE")]
+        pipeline_file: Option<PathBuf>,
         #[command(flatten)]
         runtime: RuntimeArgs,
     },
@@ -33,7 +38,8 @@ pub enum PluginCommand {
     /// entity function reads records (`{"id": "1", "fields": {"Type": "Customer"}}`) and
     /// writes `{"keep": RECORD}`, `{"stop": "REASON"}`, `{"attach": ...}` or `{"err": ...}`.
     Call {
-        /// A component file, or the name of a first-party plugin.
+        /// A component file, the name of a first-party plugin, or an installed package
+        /// (`acme:enrich`).
         plugin: String,
         /// The plugin's configuration, as JSON.
         #[arg(long, default_value = "{}")]
@@ -44,6 +50,10 @@ pub enum PluginCommand {
         /// Entity functions: the unified entity the records are on their way to.
         #[arg(long, default_value = "Account")]
         entity: String,
+        /// The pipeline file whose `wasync.lock` pins installed packages [default: the
+        /// wasync.lock in the current folder].
+        #[arg(long, value_name = "FILE")]
+        pipeline_file: Option<PathBuf>,
         #[command(flatten)]
         runtime: RuntimeArgs,
     },
@@ -95,20 +105,23 @@ impl PluginCommand {
             PluginCommand::Inspect {
                 plugin,
                 json,
+                pipeline_file,
                 runtime,
             } => {
                 let runtime = Runtime::new(runtime.options())?;
-                inspect(&plugin, &runtime.load(&plugin)?, json)
+                let (loaded, component) = load(&runtime, &plugin, pipeline_file.as_deref())?;
+                inspect(&plugin, &loaded, component.as_deref(), json)
             }
             PluginCommand::Call {
                 plugin,
                 config,
                 batch_size,
                 entity,
+                pipeline_file,
                 runtime,
             } => {
                 let runtime = Runtime::new(runtime.options())?;
-                let plugin = runtime.load(&plugin)?;
+                let (plugin, _) = load(&runtime, &plugin, pipeline_file.as_deref())?;
                 match plugin.world() {
                     World::EntityFunction => {
                         call_function(&runtime, &plugin, &config, &entity, batch_size as usize)
@@ -150,10 +163,49 @@ impl PluginCommand {
     }
 }
 
-fn inspect(spec: &str, plugin: &Plugin, as_json: bool) -> anyhow::Result<()> {
+/// The plugin `spec` names: an installed package (found through the lock file beside
+/// `pipeline_file`, else in the current folder, and checked against its digest as a
+/// pipeline's load does), a component file or a first-party plugin. With a package's
+/// component, which is in no file of its own.
+fn load(
+    runtime: &Runtime,
+    spec: &str,
+    pipeline_file: Option<&Path>,
+) -> anyhow::Result<(Plugin, Option<Vec<u8>>)> {
+    let dir = match pipeline_file {
+        Some(file) if !file.is_file() => bail!("pipeline file {} does not exist", file.display()),
+        Some(file) => file
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."))
+            .to_owned(),
+        None => PathBuf::from("."),
+    };
+    let installed = crate::package::resolve(spec, &dir).with_context(|| match pipeline_file {
+        Some(file) => format!("`{spec}` is a package name, looked up for {}", file.display()),
+        None => format!(
+            "`{spec}` is a package name, looked up in the current folder (name the pipeline file it is installed for with --pipeline-file FILE)"
+        ),
+    })?;
+    match installed {
+        Some(installed) => Ok((
+            crate::package::load_package(runtime, &installed.package)?,
+            Some(installed.package.component),
+        )),
+        None => Ok((runtime.load(spec)?, None)),
+    }
+}
+
+fn inspect(
+    spec: &str,
+    plugin: &Plugin,
+    component: Option<&[u8]>,
+    as_json: bool,
+) -> anyhow::Result<()> {
     let interface = plugin.interface();
-    let producers = match builtin::find(spec) {
-        Some(bytes) if !std::path::Path::new(spec).exists() => producers::read(bytes),
+    let producers = match (component, builtin::find(spec)) {
+        (Some(bytes), _) => producers::read(bytes),
+        (None, Some(bytes)) if !Path::new(spec).exists() => producers::read(bytes),
         _ => producers::read(&std::fs::read(spec).with_context(|| format!("reading {spec}"))?),
     };
     if as_json {
