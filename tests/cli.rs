@@ -334,6 +334,80 @@ fn synced_people(n: usize) -> tempfile::TempDir {
     dir
 }
 
+/// Runs `wasync ARGS` with stdout a pipe that is closed after `read` lines, as `| head`
+/// does; `stdin` is written meanwhile.
+fn closed_early(args: &[&str], stdin: &str, read: usize) -> Output {
+    use std::io::BufRead;
+    let cache = tempfile::tempdir().expect("tempdir");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wasync"))
+        .args(args)
+        .env("WASYNC_CACHE_DIR", cache.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("wasync runs");
+    let mut input = child.stdin.take().expect("stdin");
+    let stdin = stdin.to_owned();
+    // The command may stop reading once its stdout is gone: a write that fails is fine.
+    let writer = std::thread::spawn(move || {
+        let _ = input.write_all(stdin.as_bytes());
+    });
+    let mut out = std::io::BufReader::new(child.stdout.take().expect("stdout"));
+    for _ in 0..read {
+        let mut line = String::new();
+        out.read_line(&mut line).expect("a line");
+        assert!(
+            !line.is_empty(),
+            "wasync {args:?} printed fewer than {read} lines"
+        );
+    }
+    drop(out);
+    let output = child.wait_with_output().expect("wasync finishes");
+    let _ = writer.join();
+    output
+}
+
+#[test]
+fn every_command_ends_quietly_when_its_reader_closes_the_pipe() {
+    let store = synced_people(2000);
+    let config = config_of(&store);
+    let values: String = (0..5000)
+        .map(|i| format!("\"https://www.site{i}.example.com/\"\n"))
+        .collect();
+    // (arguments, stdin, lines read before the pipe is closed): the log is far more than a
+    // pipe holds (64 KiB), so it is still writing when `head` goes.
+    let cases: Vec<(Vec<&str>, &str, usize)> = vec![
+        (
+            vec!["log", "--config", &config, "--limit", "100000"],
+            "",
+            10,
+        ),
+        (
+            vec!["log", "--config", &config, "--limit", "100000", "--json"],
+            "",
+            1,
+        ),
+        (vec!["status", "--config", &config], "", 0),
+        (vec!["status", "--config", &config, "--json"], "", 1),
+        (vec!["quarantine", "list", "--config", &config], "", 0),
+        (vec!["plugin", "list"], "", 0),
+        (vec!["plugin", "inspect", "extract-domain"], "", 1),
+        (vec!["plugin", "call", "extract-domain"], &values, 1),
+        (vec!["sync", "--config", &config], "", 0),
+        (vec!["package", "list", "--config", &config], "", 0),
+    ];
+    for (args, stdin, read) in cases {
+        let out = closed_early(&args, stdin, read);
+        let err = stderr(&out);
+        assert!(
+            !err.contains("panicked") && !err.contains("Broken pipe") && err.is_empty(),
+            "wasync {args:?} on a closed pipe said:\n{err}"
+        );
+        assert_eq!(out.status.code(), Some(0), "wasync {args:?}:\n{err}");
+    }
+}
+
 /// The sequence numbers of `wasync log` lines (`#SEQ cycle ...`).
 fn text_seqs(text: &str) -> Vec<i64> {
     text.lines()

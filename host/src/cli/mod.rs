@@ -1,6 +1,7 @@
 //! The `wasync` command line: one clap enum, one module per command group.
 
 pub mod build;
+pub(crate) mod out;
 mod package;
 mod plugin;
 mod progress;
@@ -214,6 +215,8 @@ pub fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        // The reader of stdout has gone (`wasync log | head`): it has all it wanted.
+        Err(error) if out::is_closed(&error) => ExitCode::SUCCESS,
         Err(error) => {
             let mut messages = messages(&error).into_iter();
             if let Some(first) = messages.next() {

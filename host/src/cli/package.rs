@@ -1,6 +1,7 @@
 //! `wasync package build|inspect|publish|install|list`: shareable plugin packages.
 
 use super::RuntimeArgs;
+use super::out::outln;
 use crate::package::install::{self, Source};
 use crate::package::{Lock, Manifest, Package, PackageError, grant_lines, oci};
 use crate::plugin::Runtime;
@@ -119,8 +120,8 @@ impl PackageCommand {
                 });
                 std::fs::write(&out, package.to_file_bytes())
                     .with_context(|| format!("cannot write {}", out.display()))?;
-                println!("built {} ({}) {}", m.reference(), m.kind, package.digest);
-                println!("  into {}", out.display());
+                outln!("built {} ({}) {}", m.reference(), m.kind, package.digest)?;
+                outln!("  into {}", out.display())?;
                 Ok(())
             }
             PackageCommand::Inspect {
@@ -168,13 +169,13 @@ impl PackageCommand {
                 let registry = oci::Registry::new(&host)?;
                 let digest = oci::publish(&registry, &package, force)?;
                 let m = &package.manifest;
-                println!("published {} {}", m.reference(), package.digest);
-                println!(
+                outln!("published {} {}", m.reference(), package.digest)?;
+                outln!(
                     "  to {}/{}:{} (OCI manifest {digest})",
                     registry.host(),
                     oci::repository(&m.name)?,
                     m.version
-                );
+                )?;
                 Ok(())
             }
             PackageCommand::Install {
@@ -194,21 +195,23 @@ impl PackageCommand {
                 }
                 let done = install::install(&runtime, &package, &from, &dir, replace)?;
                 let l = &done.locked;
-                println!(
+                outln!(
                     "installed {}@{} ({}) {}",
-                    l.name, l.version, l.kind, l.digest
-                );
-                println!("  from {}", l.source);
-                println!(
+                    l.name,
+                    l.version,
+                    l.kind,
+                    l.digest
+                )?;
+                outln!("  from {}", l.source)?;
+                outln!(
                     "  into {}, pinned in {}",
                     dir.join(&l.path).display(),
                     crate::package::lock_path(&dir).display()
-                );
+                )?;
                 if let Some(old) = done.replaced {
-                    println!("  (replaces {old})");
+                    outln!("  (replaces {old})")?;
                 }
-                print_asks(&package.manifest);
-                Ok(())
+                print_asks(&package.manifest)
             }
             PackageCommand::List { config, json } => list(&config, json),
         }
@@ -248,14 +251,18 @@ fn list(config: &Path, as_json: bool) -> anyhow::Result<()> {
             let mut doc = serde_json::to_value(p)?;
             doc["state"] = json!(state);
             doc["problem"] = json!(problem);
-            println!("{doc}");
+            outln!("{doc}")?;
         } else {
-            println!(
+            outln!(
                 "{:<24} {:<10} {:<16} {}  {}  {state}",
-                p.name, p.version, p.kind, p.digest, p.source
-            );
+                p.name,
+                p.version,
+                p.kind,
+                p.digest,
+                p.source
+            )?;
             if let Some(problem) = &problem {
-                println!("  {problem}");
+                outln!("  {problem}")?;
             }
         }
         if problem.is_some() {
@@ -263,7 +270,7 @@ fn list(config: &Path, as_json: bool) -> anyhow::Result<()> {
         }
     }
     if lock.packages.is_empty() && !as_json {
-        println!("no packages installed for {}", config.display());
+        outln!("no packages installed for {}", config.display())?;
     }
     if !refused.is_empty() {
         bail!(
@@ -275,7 +282,7 @@ fn list(config: &Path, as_json: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn print_asks(m: &Manifest) {
+fn print_asks(m: &Manifest) -> anyhow::Result<()> {
     let asks = &m.capabilities;
     let list = |items: &[String]| {
         if items.is_empty() {
@@ -284,18 +291,19 @@ fn print_asks(m: &Manifest) {
             items.join(", ")
         }
     };
-    println!("it asks for:");
-    println!("  hosts:  {}", list(&asks.hosts));
-    println!("  dirs:   {}", list(&asks.dirs));
+    outln!("it asks for:")?;
+    outln!("  hosts:  {}", list(&asks.hosts))?;
+    outln!("  dirs:   {}", list(&asks.dirs))?;
     if asks.memory_mib == 0 {
-        println!("  memory: the default");
+        outln!("  memory: the default")?;
     } else {
-        println!("  memory: {} MiB", asks.memory_mib);
+        outln!("  memory: {} MiB", asks.memory_mib)?;
     }
-    println!("use it, granting that, in the pipeline file:");
+    outln!("use it, granting that, in the pipeline file:")?;
     for line in grant_lines(m) {
-        println!("  {line}");
+        outln!("  {line}")?;
     }
+    Ok(())
 }
 
 fn show(package: &Package, source: &str, as_json: bool) -> anyhow::Result<()> {
@@ -307,29 +315,28 @@ fn show(package: &Package, source: &str, as_json: bool) -> anyhow::Result<()> {
             "component_size": package.component.len(),
             "manifest": m,
         });
-        println!("{}", serde_json::to_string_pretty(&doc)?);
+        outln!("{}", serde_json::to_string_pretty(&doc)?)?;
         return Ok(());
     }
-    println!("name:        {}", m.name);
-    println!("version:     {}", m.version);
-    println!("kind:        {}", m.kind);
-    println!("world:       {}", m.world);
-    println!("digest:      {}", package.digest);
-    println!("source:      {source}");
-    println!("component:   {} bytes", package.component.len());
+    outln!("name:        {}", m.name)?;
+    outln!("version:     {}", m.version)?;
+    outln!("kind:        {}", m.kind)?;
+    outln!("world:       {}", m.world)?;
+    outln!("digest:      {}", package.digest)?;
+    outln!("source:      {source}")?;
+    outln!("component:   {} bytes", package.component.len())?;
     if !m.description.is_empty() {
-        println!("description: {}", m.description);
+        outln!("description: {}", m.description)?;
     }
     match &m.config {
-        None => println!("config:      any"),
+        None => outln!("config:      any")?,
         Some(keys) => {
-            println!("config:");
+            outln!("config:")?;
             for (key, spec) in keys {
                 let required = if spec.required { ", required" } else { "" };
-                println!("  {key} ({}{required}) {}", spec.kind, spec.description);
+                outln!("  {key} ({}{required}) {}", spec.kind, spec.description)?;
             }
         }
     }
-    print_asks(m);
-    Ok(())
+    print_asks(m)
 }

@@ -3,6 +3,7 @@
 
 use super::RuntimeArgs;
 use super::build::{self, Lang};
+use super::out::{self, outln};
 use super::records::{outcome_to_json, parse_record_line};
 use super::scaffold::{self, Kind};
 use super::smoke;
@@ -134,20 +135,20 @@ impl PluginCommand {
             }
             PluginCommand::List => {
                 for name in builtin::names() {
-                    println!("{name}");
+                    outln!("{name}")?;
                 }
                 Ok(())
             }
             PluginCommand::New { lang, kind, name } => {
                 let dir = scaffold::new(&name, lang, kind)?;
-                println!("made {}", dir.display());
-                println!("build it:  wasync plugin build {}", dir.display());
-                println!("test it:   wasync plugin test {}", dir.display());
+                outln!("made {}", dir.display())?;
+                outln!("build it:  wasync plugin build {}", dir.display())?;
+                outln!("test it:   wasync plugin test {}", dir.display())?;
                 Ok(())
             }
             PluginCommand::Build { dir } => {
                 let out = build::build(&dir)?;
-                println!("{}", out.display());
+                outln!("{}", out.display())?;
                 Ok(())
             }
             PluginCommand::Test { dir, runtime } => {
@@ -220,15 +221,15 @@ fn inspect(
             "imports": interface.imports,
             "producers": producers,
         });
-        println!("{}", serde_json::to_string_pretty(&doc)?);
+        outln!("{}", serde_json::to_string_pretty(&doc)?)?;
         return Ok(());
     }
-    println!("name:     {}", plugin.name());
-    println!("world:    wasync:plugin/{}", interface.world);
-    println!("wit:      wasync:plugin@{}", interface.version);
-    println!("digest:   sha256:{}", plugin.digest());
-    println!("version:  {}", plugin.version());
-    println!("size:     {} bytes", plugin.size());
+    outln!("name:     {}", plugin.name())?;
+    outln!("world:    wasync:plugin/{}", interface.world)?;
+    outln!("wit:      wasync:plugin@{}", interface.version)?;
+    outln!("digest:   sha256:{}", plugin.digest())?;
+    outln!("version:  {}", plugin.version())?;
+    outln!("size:     {} bytes", plugin.size())?;
     let tools = |list: &[producers::Tool]| {
         list.iter()
             .map(|t| format!("{} {}", t.name, t.version).trim().to_owned())
@@ -236,21 +237,21 @@ fn inspect(
             .join(", ")
     };
     if !producers.language.is_empty() {
-        println!("language: {}", tools(&producers.language));
+        outln!("language: {}", tools(&producers.language))?;
     }
     if !producers.processed_by.is_empty() {
-        println!("built by: {}", tools(&producers.processed_by));
+        outln!("built by: {}", tools(&producers.processed_by))?;
     }
     if !producers.sdk.is_empty() {
-        println!("sdk:      {}", tools(&producers.sdk));
+        outln!("sdk:      {}", tools(&producers.sdk))?;
     }
-    println!("exports:");
+    outln!("exports:")?;
     for export in &interface.exports {
-        println!("  {export}");
+        outln!("  {export}")?;
     }
-    println!("imports:");
+    outln!("imports:")?;
     for import in &interface.imports {
-        println!("  {import}");
+        outln!("  {import}")?;
     }
     Ok(())
 }
@@ -359,9 +360,9 @@ fn answer_lines<I, O>(
                 },
                 Some(message) => json!({ "err": message }),
             };
-            writeln!(out, "{doc}")?;
+            out::checked(writeln!(out, "{doc}"))?;
         }
-        out.flush()?;
+        out::checked(out.flush())?;
     }
     Ok(())
 }

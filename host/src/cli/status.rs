@@ -1,5 +1,6 @@
 //! `wasync status`, `wasync log` and `wasync quarantine list`: what the store says.
 
+use super::out::outln;
 use crate::config::Config;
 use crate::engine::now_micros;
 use crate::store::{Endpoint, Store, decode_value};
@@ -117,47 +118,47 @@ pub fn run_status(config: &Path, as_json: bool) -> anyhow::Result<()> {
     let (config, store) = open(config)?;
     let doc = status(&config, &store).with_context(|| reading(&config))?;
     if as_json {
-        println!("{}", serde_json::to_string_pretty(&doc)?);
+        outln!("{}", serde_json::to_string_pretty(&doc)?)?;
         return Ok(());
     }
     for p in doc["pipelines"].as_array().into_iter().flatten() {
-        println!(
+        outln!(
             "pipeline {} ({})",
             p["pipeline"].as_str().unwrap_or(""),
             p["entity"].as_str().unwrap_or("")
-        );
+        )?;
         for s in p["sources"].as_array().into_iter().flatten() {
-            println!(
+            outln!(
                 "  source {:<28} watermark {} (last id {})",
                 s["source"].as_str().unwrap_or(""),
                 s["watermark"],
                 s["last_id"].as_str().unwrap_or("")
-            );
+            )?;
         }
         for d in p["destinations"].as_array().into_iter().flatten() {
-            println!(
+            outln!(
                 "  destination {:<23} log position {}, {} record(s) pending, lag {}s",
                 d["destination"].as_str().unwrap_or(""),
                 d["watermark"],
                 d["pending_records"],
                 d["lag_seconds"]
-            );
+            )?;
         }
-        println!("  quarantined: {}", p["quarantined"]);
+        outln!("  quarantined: {}", p["quarantined"])?;
         match p.get("last_cycle").filter(|c| !c.is_null()) {
             Some(c) => {
-                println!(
+                outln!(
                     "  last cycle {} finished {}",
                     c["cycle"],
                     c["finished"].as_str().unwrap_or("")
-                );
+                )?;
                 let counts: Vec<String> = c["counts"]
                     .as_object()
                     .into_iter()
                     .flatten()
                     .map(|(k, v)| format!("{k} {v}"))
                     .collect();
-                println!("    {}", counts.join(", "));
+                outln!("    {}", counts.join(", "))?;
                 let calls: Vec<String> = c["api_calls"]
                     .as_object()
                     .into_iter()
@@ -165,7 +166,7 @@ pub fn run_status(config: &Path, as_json: bool) -> anyhow::Result<()> {
                     .map(|(k, v)| format!("{k} {v}"))
                     .collect();
                 if !calls.is_empty() {
-                    println!("    API calls: {}", calls.join(", "));
+                    outln!("    API calls: {}", calls.join(", "))?;
                 }
                 let stages: Vec<String> = c["stage_ms"]
                     .as_object()
@@ -173,9 +174,9 @@ pub fn run_status(config: &Path, as_json: bool) -> anyhow::Result<()> {
                     .flatten()
                     .map(|(k, v)| format!("{k} {:.1}ms", v.as_f64().unwrap_or(0.0)))
                     .collect();
-                println!("    {}", stages.join(", "));
+                outln!("    {}", stages.join(", "))?;
             }
-            None => println!("  no cycle has finished yet"),
+            None => outln!("  no cycle has finished yet")?,
         }
     }
     for (connector, c) in doc["api_calls"].as_object().into_iter().flatten() {
@@ -183,10 +184,10 @@ pub fn run_status(config: &Path, as_json: bool) -> anyhow::Result<()> {
             Some(b) => format!(" of a daily budget of {b}"),
             None => String::new(),
         };
-        println!(
+        outln!(
             "connector {connector}: {} API call(s) today (UTC){budget}",
             c["today"]
-        );
+        )?;
     }
     Ok(())
 }
@@ -206,7 +207,7 @@ pub fn run_log(
         .with_context(|| reading(&config))?;
     if as_json {
         for e in &entries {
-            println!("{}", serde_json::to_string(e)?);
+            outln!("{}", serde_json::to_string(e)?)?;
         }
         return Ok(());
     }
@@ -216,7 +217,7 @@ pub fn run_log(
                 .map(watermark)
                 .map_or(String::new(), |j| j.to_string())
         };
-        println!(
+        outln!(
             "#{} cycle {} {} {} {} {}{} {} -> {} by {}{}",
             e.seq,
             e.cycle,
@@ -235,7 +236,7 @@ pub fn run_log(
                 .as_deref()
                 .map(|p| format!(" via {p}"))
                 .unwrap_or_default(),
-        );
+        )?;
     }
     Ok(())
 }
@@ -249,9 +250,9 @@ pub fn run_quarantine_list(config: &Path, as_json: bool) -> anyhow::Result<()> {
         .with_context(|| reading(&config))?;
     for q in &entries {
         if as_json {
-            println!("{}", serde_json::to_string(q)?);
+            outln!("{}", serde_json::to_string(q)?)?;
         } else {
-            println!(
+            outln!(
                 "#{} {} {} {}/{} record {} (tried {}x, last {}): {}",
                 q.id,
                 q.pipeline,
@@ -262,11 +263,11 @@ pub fn run_quarantine_list(config: &Path, as_json: bool) -> anyhow::Result<()> {
                 q.attempts,
                 rfc3339(q.last_at),
                 q.reason
-            );
+            )?;
         }
     }
     if entries.is_empty() && !as_json {
-        println!("nothing is quarantined");
+        outln!("nothing is quarantined")?;
     }
     Ok(())
 }
