@@ -62,9 +62,16 @@ fn tampered_package_files_and_tampered_installed_components_are_refused() {
         ],
     );
     assert!(
-        refused.contains(&format!("but {} was expected", built.digest)),
+        refused.contains(&format!(
+            "the digest asked for does not match: --digest {}, but acme:domain@1.0.0 from file:",
+            built.digest
+        )) && refused.contains(&format!(
+            "has digest {}; nothing is installed",
+            other.digest
+        )),
         "{refused}"
     );
+    assert!(!refused.contains("tampered"), "{refused}");
 
     // Installed, then the component on disk is changed: the next load refuses it.
     ok(
@@ -96,6 +103,16 @@ fn tampered_package_files_and_tampered_installed_components_are_refused() {
         "{refused}"
     );
     assert_eq!(domains(d), Vec::<String>::new(), "nothing ran");
+    // `package list` checks the digests as a load does, and says which package fails.
+    let listed = fails(d, &["package", "list", "--config", config]);
+    assert!(
+        listed.contains("acme:domain") && listed.contains("  tampered\n"),
+        "{listed}"
+    );
+    assert!(
+        listed.contains("1 installed package(s) fail their digest check and would be refused at load: acme:domain@1.0.0 (tampered)"),
+        "{listed}"
+    );
 }
 
 #[test]
@@ -276,7 +293,7 @@ fn a_package_for_an_incompatible_wit_version_is_refused() {
     let refused = fails(d, &["package", "build", folder.to_str().expect("utf-8")]);
     assert!(
         refused.contains(
-            "says it is a entity-function, but its component implements the field-transform world"
+            "says it is an entity-function, but its component implements the field-transform world"
         ),
         "{refused}"
     );

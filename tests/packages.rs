@@ -97,6 +97,43 @@ fn a_package_built_published_and_installed_by_name_runs_in_a_pipeline() {
         listed.contains("acme:domain") && listed.contains(&digest),
         "{listed}"
     );
+    assert!(
+        listed.contains("verified"),
+        "the digest is checked: {listed}"
+    );
+
+    // The installed package runs by name in `plugin call` and shows in `plugin inspect`:
+    // through the lock file beside the pipeline file named, or in the current folder.
+    let input = "\"jane@Mail.Example.co.uk\"\n";
+    let called = ok_with_input(
+        d,
+        &["plugin", "call", "acme:domain", "--pipeline-file", config],
+        input,
+    );
+    assert_eq!(called, "{\"ok\":\"example.co.uk\"}\n");
+    let called = ok_with_input(&d.join("app"), &["plugin", "call", "acme:domain"], input);
+    assert_eq!(called, "{\"ok\":\"example.co.uk\"}\n");
+    let inspected = ok(
+        d,
+        &[
+            "plugin",
+            "inspect",
+            "acme:domain",
+            "--pipeline-file",
+            config,
+        ],
+    );
+    assert!(
+        inspected.contains("world:    wasync:plugin/field-transform")
+            && inspected.contains("version:  1.0.0"),
+        "{inspected}"
+    );
+    let refused = fails(d, &["plugin", "call", "acme:domain"]);
+    assert!(
+        refused.contains("package `acme:domain` is not installed")
+            && refused.contains("--pipeline-file"),
+        "{refused}"
+    );
 
     let ran = ok(d, &["sync", "--config", config, "--once"]);
     assert!(ran.contains("written 2"), "{ran}");

@@ -419,7 +419,7 @@ fn a_plugin_used_as_the_wrong_world_is_refused() {
     let message = error.err().expect("refused").to_string();
     assert_eq!(
         message,
-        "plugin `extract-domain` is a field-transform plugin, but is used here as a entity-function"
+        "plugin `extract-domain` is a field-transform plugin, but is used here as an entity-function"
     );
 }
 

@@ -534,3 +534,89 @@ fn the_events_example_takes_a_signed_event_into_its_file() {
     assert_eq!(names, ["pageviews", "orders"]);
     assert_eq!(service.terminate().code(), Some(0));
 }
+
+#[test]
+fn a_burst_of_webhooks_is_summed_up_in_a_few_plain_lines_of_a_log_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let collector = Collector::start(0).expect("collector");
+    let config = pipeline(dir.path(), &collector.url());
+    // stdout and stderr into one file, as `wasync serve > serve.log 2>&1` does; debug logs
+    // on, so the file has log lines that could carry colours.
+    let log = dir.path().join("serve.log");
+    let file = std::fs::File::create(&log).expect("log file");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_wasync"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+        .arg(&config)
+        .env("WASYNC_CACHE_DIR", service::cache_dir())
+        .env("WASYNC_TEST_SECRET", service::SECRET)
+        .env("WASYNC_LOG", "wasync=debug")
+        .stdout(file.try_clone().expect("clone"))
+        .stderr(file)
+        .spawn()
+        .expect("start wasync serve");
+    let read = || std::fs::read_to_string(&log).unwrap_or_default();
+    let mut url = None;
+    let started = eventually(Duration::from_secs(120), || {
+        url = read()
+            .lines()
+            .find_map(|l| l.strip_prefix("wasync serve: listening on "))
+            .map(str::to_owned);
+        url.is_some()
+    });
+    let Some(url) = url.filter(|_| started) else {
+        let _ = child.kill();
+        panic!("wasync serve did not start:\n{}", read());
+    };
+
+    const WEBHOOKS: usize = 200;
+    std::thread::scope(|s| {
+        for client in 0..4 {
+            let url = &url;
+            s.spawn(move || {
+                let http = reqwest::blocking::Client::new();
+                for i in (client..WEBHOOKS).step_by(4) {
+                    let body = page_view_body(&format!("/page/{i}"));
+                    let headers = standard_headers(service::SECRET, &format!("msg_{i}"), &body);
+                    let (status, answer) = service::post(&http, url, "events", &body, &headers);
+                    assert_eq!(status, 200, "{answer}");
+                }
+            });
+        }
+    });
+    assert!(
+        collector.wait_for(WEBHOOKS, WAIT),
+        "not every page view was delivered"
+    );
+    let pid = child.id().to_string();
+    std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill -TERM");
+    assert!(child.wait().expect("wait").success());
+
+    let text = read();
+    assert!(!text.contains("\x1b["), "colours in a file:\n{text}");
+    assert!(text.contains("DEBUG"), "no log lines to check:\n{text}");
+    let cycles: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("cycle") && l.contains(" of `pageviews`"))
+        .collect();
+    assert!(
+        !cycles.is_empty() && cycles.len() <= 10,
+        "{} lines for {WEBHOOKS} webhooks:\n{text}",
+        cycles.len()
+    );
+    // The lines add up to every page view, each read once.
+    let read_total: u64 = cycles
+        .iter()
+        .map(|l| {
+            let from = l.find(": read ").expect("counts") + ": read ".len();
+            l[from..]
+                .split(',')
+                .next()
+                .and_then(|n| n.parse::<u64>().ok())
+                .expect("a count")
+        })
+        .sum();
+    assert_eq!(read_total, WEBHOOKS as u64, "{text}");
+}

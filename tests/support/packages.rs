@@ -20,6 +20,38 @@ pub fn wasync(dir: &Path, args: &[&str]) -> Output {
         .expect("wasync runs")
 }
 
+/// Runs `wasync ARGS` in `dir` with `input` on stdin; expects success, returns stdout.
+pub fn ok_with_input(dir: &Path, args: &[&str], input: &str) -> String {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wasync"))
+        .args(args)
+        .current_dir(dir)
+        .env(
+            "WASYNC_CACHE_DIR",
+            PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("package-components"),
+        )
+        .env_remove("WASYNC_REGISTRY")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("wasync runs");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.as_bytes())
+        .expect("write stdin");
+    let out = child.wait_with_output().expect("wasync finishes");
+    assert!(
+        out.status.success(),
+        "wasync {args:?} failed:\n{}",
+        text(&out)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 pub fn text(output: &Output) -> String {
     format!(
         "{}{}",

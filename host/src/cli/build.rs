@@ -128,7 +128,7 @@ pub fn build_python(dir: &Path, manifest: &Manifest, out: &Path) -> anyhow::Resu
     let module = python_module(&manifest.world)?;
     if !dir.join(format!("{module}.py")).is_file() {
         bail!(
-            "{}: a {} plugin in Python exports its resource from `{module}.py`, which is missing",
+            "{}: a Python plugin of the {} world exports its resource from `{module}.py`, which is missing",
             dir.display(),
             manifest.world
         );

@@ -1,6 +1,7 @@
 //! The `wasync` command line: one clap enum, one module per command group.
 
 pub mod build;
+pub(crate) mod out;
 mod package;
 mod plugin;
 mod progress;
@@ -83,7 +84,7 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// The transaction log, newest last.
+    /// The transaction log, newest first.
     Log {
         /// The pipeline file.
         #[arg(long, value_name = "FILE")]
@@ -223,9 +224,14 @@ pub fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        // The reader of stdout has gone (`wasync log | head`): it has all it wanted.
+        Err(error) if out::is_closed(&error) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("error: {error}");
-            for cause in error.chain().skip(1) {
+            let mut messages = messages(&error).into_iter();
+            if let Some(first) = messages.next() {
+                eprintln!("error: {first}");
+            }
+            for cause in messages {
                 eprintln!("  caused by: {cause}");
             }
             ExitCode::FAILURE
@@ -233,8 +239,28 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// The messages of an error and its causes, each said once. Some errors include their
+/// cause's message in their own (`cannot read f: No such file`, caused by `No such file`),
+/// some causes restate their effect's (`file is not a database`, caused by `Error code 26:
+/// file is not a database`): a cause whose message ends its effect's, or ends with it, is
+/// not repeated.
+fn messages(error: &anyhow::Error) -> Vec<String> {
+    let mut said = Vec::new();
+    let mut effect = String::new();
+    for cause in error.chain() {
+        let text = cause.to_string();
+        if said.is_empty() || !(effect.ends_with(&text) || text.ends_with(&effect)) {
+            said.push(text.clone());
+        }
+        effect = text;
+    }
+    said
+}
+
 /// Logs go to stderr; `WASYNC_LOG` (or `RUST_LOG`) sets the filter, warnings by default.
+/// Colours only on a terminal: stderr redirected to a file gets plain text.
 fn init_logging() {
+    use std::io::IsTerminal;
     use tracing_subscriber::EnvFilter;
     let filter = std::env::var("WASYNC_LOG")
         .ok()
@@ -243,5 +269,36 @@ fn init_logging() {
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::new(filter))
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cause_already_in_its_effects_message_is_said_once() {
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "No such file");
+        let error = anyhow::Error::new(io)
+            .context("cannot read wasync.toml: No such file")
+            .context("cannot start the pipelines");
+        assert_eq!(
+            messages(&error),
+            [
+                "cannot start the pipelines",
+                "cannot read wasync.toml: No such file"
+            ]
+        );
+        let error = anyhow::anyhow!("Error code 26: file is not a database")
+            .context("file is not a database")
+            .context("cannot read the store s.db");
+        assert_eq!(
+            messages(&error),
+            ["cannot read the store s.db", "file is not a database"]
+        );
+
+        let error = anyhow::anyhow!("timeout").context("the call ran past its timeout, twice");
+        assert_eq!(messages(&error).len(), 2, "not a repetition: not its end");
+    }
 }

@@ -1,10 +1,11 @@
 //! `wasync package build|inspect|publish|install|list`: shareable plugin packages.
 
 use super::RuntimeArgs;
+use super::out::outln;
 use crate::package::install::{self, Source};
-use crate::package::{Lock, Manifest, Package, grant_lines, oci};
+use crate::package::{Lock, Manifest, Package, PackageError, grant_lines, oci};
 use crate::plugin::Runtime;
-use anyhow::{Context, anyhow};
+use anyhow::{Context, anyhow, bail};
 use clap::Subcommand;
 use serde_json::json;
 use std::path::{Path, PathBuf};
@@ -119,8 +120,8 @@ impl PackageCommand {
                 });
                 std::fs::write(&out, package.to_file_bytes())
                     .with_context(|| format!("cannot write {}", out.display()))?;
-                println!("built {} ({}) {}", m.reference(), m.kind, package.digest);
-                println!("  into {}", out.display());
+                outln!("built {} ({}) {}", m.reference(), m.kind, package.digest)?;
+                outln!("  into {}", out.display())?;
                 Ok(())
             }
             PackageCommand::Inspect {
@@ -168,13 +169,13 @@ impl PackageCommand {
                 let registry = oci::Registry::new(&host)?;
                 let digest = oci::publish(&registry, &package, force)?;
                 let m = &package.manifest;
-                println!("published {} {}", m.reference(), package.digest);
-                println!(
+                outln!("published {} {}", m.reference(), package.digest)?;
+                outln!(
                     "  to {}/{}:{} (OCI manifest {digest})",
                     registry.host(),
                     oci::repository(&m.name)?,
                     m.version
-                );
+                )?;
                 Ok(())
             }
             PackageCommand::Install {
@@ -189,49 +190,99 @@ impl PackageCommand {
                 let runtime = Runtime::new(runtime.options())?;
                 let source = Source::parse(&package)?;
                 let (package, from) = source.fetch(&runtime, registry(given).as_deref())?;
-                if let Some(expected) = &digest {
-                    package.expect_digest(expected, &from)?;
+                if let Some(asked) = &digest {
+                    check_digest(&package, asked, &from)?;
                 }
                 let done = install::install(&runtime, &package, &from, &dir, replace)?;
                 let l = &done.locked;
-                println!(
+                outln!(
                     "installed {}@{} ({}) {}",
-                    l.name, l.version, l.kind, l.digest
-                );
-                println!("  from {}", l.source);
-                println!(
+                    l.name,
+                    l.version,
+                    l.kind,
+                    l.digest
+                )?;
+                outln!("  from {}", l.source)?;
+                outln!(
                     "  into {}, pinned in {}",
                     dir.join(&l.path).display(),
                     crate::package::lock_path(&dir).display()
-                );
+                )?;
                 if let Some(old) = done.replaced {
-                    println!("  (replaces {old})");
+                    outln!("  (replaces {old})")?;
                 }
-                print_asks(&package.manifest);
-                Ok(())
+                print_asks(&package.manifest)
             }
-            PackageCommand::List { config, json } => {
-                let lock = Lock::read(&config_dir(&config)?)?;
-                for p in &lock.packages {
-                    if json {
-                        println!("{}", serde_json::to_string(p)?);
-                    } else {
-                        println!(
-                            "{:<24} {:<10} {:<16} {}  {}",
-                            p.name, p.version, p.kind, p.digest, p.source
-                        );
-                    }
-                }
-                if lock.packages.is_empty() && !json {
-                    println!("no packages installed for {}", config.display());
-                }
-                Ok(())
-            }
+            PackageCommand::List { config, json } => list(&config, json),
         }
     }
 }
 
-fn print_asks(m: &Manifest) {
+/// `--digest`: the package fetched must be the one asked for, whatever its source says.
+fn check_digest(package: &Package, asked: &str, from: &str) -> anyhow::Result<()> {
+    let asked = asked.trim();
+    let asked = match asked.starts_with("sha256:") {
+        true => asked.to_owned(),
+        false => format!("sha256:{asked}"),
+    };
+    if package.digest != asked {
+        bail!(
+            "the digest asked for does not match: --digest {asked}, but {} from {from} has digest {}; nothing is installed",
+            package.manifest.reference(),
+            package.digest
+        );
+    }
+    Ok(())
+}
+
+/// `wasync package list`: every package the lock file pins, each one's files checked
+/// against its digest, as every load does; fails when any does not check.
+fn list(config: &Path, as_json: bool) -> anyhow::Result<()> {
+    let dir = config_dir(config)?;
+    let lock = Lock::read(&dir)?;
+    let mut refused = Vec::new();
+    for p in &lock.packages {
+        let (state, problem) = match crate::package::verify(p, &dir) {
+            Ok(_) => ("verified", None),
+            Err(e @ PackageError::Io { .. }) => ("unreadable", Some(e.to_string())),
+            Err(e) => ("tampered", Some(e.to_string())),
+        };
+        if as_json {
+            let mut doc = serde_json::to_value(p)?;
+            doc["state"] = json!(state);
+            doc["problem"] = json!(problem);
+            outln!("{doc}")?;
+        } else {
+            outln!(
+                "{:<24} {:<10} {:<16} {}  {}  {state}",
+                p.name,
+                p.version,
+                p.kind,
+                p.digest,
+                p.source
+            )?;
+            if let Some(problem) = &problem {
+                outln!("  {problem}")?;
+            }
+        }
+        if problem.is_some() {
+            refused.push(format!("{}@{} ({state})", p.name, p.version));
+        }
+    }
+    if lock.packages.is_empty() && !as_json {
+        outln!("no packages installed for {}", config.display())?;
+    }
+    if !refused.is_empty() {
+        bail!(
+            "{} installed package(s) fail their digest check and would be refused at load: {}; install them again",
+            refused.len(),
+            refused.join(", ")
+        );
+    }
+    Ok(())
+}
+
+fn print_asks(m: &Manifest) -> anyhow::Result<()> {
     let asks = &m.capabilities;
     let list = |items: &[String]| {
         if items.is_empty() {
@@ -240,18 +291,19 @@ fn print_asks(m: &Manifest) {
             items.join(", ")
         }
     };
-    println!("it asks for:");
-    println!("  hosts:  {}", list(&asks.hosts));
-    println!("  dirs:   {}", list(&asks.dirs));
+    outln!("it asks for:")?;
+    outln!("  hosts:  {}", list(&asks.hosts))?;
+    outln!("  dirs:   {}", list(&asks.dirs))?;
     if asks.memory_mib == 0 {
-        println!("  memory: the default");
+        outln!("  memory: the default")?;
     } else {
-        println!("  memory: {} MiB", asks.memory_mib);
+        outln!("  memory: {} MiB", asks.memory_mib)?;
     }
-    println!("use it, granting that, in the pipeline file:");
+    outln!("use it, granting that, in the pipeline file:")?;
     for line in grant_lines(m) {
-        println!("  {line}");
+        outln!("  {line}")?;
     }
+    Ok(())
 }
 
 fn show(package: &Package, source: &str, as_json: bool) -> anyhow::Result<()> {
@@ -263,29 +315,28 @@ fn show(package: &Package, source: &str, as_json: bool) -> anyhow::Result<()> {
             "component_size": package.component.len(),
             "manifest": m,
         });
-        println!("{}", serde_json::to_string_pretty(&doc)?);
+        outln!("{}", serde_json::to_string_pretty(&doc)?)?;
         return Ok(());
     }
-    println!("name:        {}", m.name);
-    println!("version:     {}", m.version);
-    println!("kind:        {}", m.kind);
-    println!("world:       {}", m.world);
-    println!("digest:      {}", package.digest);
-    println!("source:      {source}");
-    println!("component:   {} bytes", package.component.len());
+    outln!("name:        {}", m.name)?;
+    outln!("version:     {}", m.version)?;
+    outln!("kind:        {}", m.kind)?;
+    outln!("world:       {}", m.world)?;
+    outln!("digest:      {}", package.digest)?;
+    outln!("source:      {source}")?;
+    outln!("component:   {} bytes", package.component.len())?;
     if !m.description.is_empty() {
-        println!("description: {}", m.description);
+        outln!("description: {}", m.description)?;
     }
     match &m.config {
-        None => println!("config:      any"),
+        None => outln!("config:      any")?,
         Some(keys) => {
-            println!("config:");
+            outln!("config:")?;
             for (key, spec) in keys {
                 let required = if spec.required { ", required" } else { "" };
-                println!("  {key} ({}{required}) {}", spec.kind, spec.description);
+                outln!("  {key} ({}{required}) {}", spec.kind, spec.description)?;
             }
         }
     }
-    print_asks(m);
-    Ok(())
+    print_asks(m)
 }

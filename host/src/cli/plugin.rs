@@ -3,6 +3,7 @@
 
 use super::RuntimeArgs;
 use super::build::{self, Lang};
+use super::out::{self, outln};
 use super::records::{outcome_to_json, parse_record_line};
 use super::scaffold::{self, Kind};
 use super::smoke;
@@ -12,18 +13,23 @@ use anyhow::{Context, bail};
 use clap::Subcommand;
 use serde_json::json;
 use std::io::{BufRead, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 
 #[derive(Debug, Subcommand)]
 pub enum PluginCommand {
     /// Show a plugin's world, WIT version, exports and the imports it needs.
     Inspect {
-        /// A component file, or the name of a first-party plugin.
+        /// A component file, the name of a first-party plugin, or an installed package
+        /// (`acme:enrich`).
         plugin: String,
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
+        /// The pipeline file whose `wasync.lock` pins installed packages [default: the
+        /// wasync.lock in the current folder].
+        #[arg(long, value_name = "FILE")]
+        pipeline_file: Option<PathBuf>,
         #[command(flatten)]
         runtime: RuntimeArgs,
     },
@@ -33,7 +39,8 @@ pub enum PluginCommand {
     /// entity function reads records (`{"id": "1", "fields": {"Type": "Customer"}}`) and
     /// writes `{"keep": RECORD}`, `{"stop": "REASON"}`, `{"attach": ...}` or `{"err": ...}`.
     Call {
-        /// A component file, or the name of a first-party plugin.
+        /// A component file, the name of a first-party plugin, or an installed package
+        /// (`acme:enrich`).
         plugin: String,
         /// The plugin's configuration, as JSON.
         #[arg(long, default_value = "{}")]
@@ -44,6 +51,10 @@ pub enum PluginCommand {
         /// Entity functions: the unified entity the records are on their way to.
         #[arg(long, default_value = "Account")]
         entity: String,
+        /// The pipeline file whose `wasync.lock` pins installed packages [default: the
+        /// wasync.lock in the current folder].
+        #[arg(long, value_name = "FILE")]
+        pipeline_file: Option<PathBuf>,
         #[command(flatten)]
         runtime: RuntimeArgs,
     },
@@ -95,20 +106,23 @@ impl PluginCommand {
             PluginCommand::Inspect {
                 plugin,
                 json,
+                pipeline_file,
                 runtime,
             } => {
                 let runtime = Runtime::new(runtime.options())?;
-                inspect(&plugin, &runtime.load(&plugin)?, json)
+                let (loaded, component) = load(&runtime, &plugin, pipeline_file.as_deref())?;
+                inspect(&plugin, &loaded, component.as_deref(), json)
             }
             PluginCommand::Call {
                 plugin,
                 config,
                 batch_size,
                 entity,
+                pipeline_file,
                 runtime,
             } => {
                 let runtime = Runtime::new(runtime.options())?;
-                let plugin = runtime.load(&plugin)?;
+                let (plugin, _) = load(&runtime, &plugin, pipeline_file.as_deref())?;
                 match plugin.world() {
                     World::EntityFunction => {
                         call_function(&runtime, &plugin, &config, &entity, batch_size as usize)
@@ -121,20 +135,20 @@ impl PluginCommand {
             }
             PluginCommand::List => {
                 for name in builtin::names() {
-                    println!("{name}");
+                    outln!("{name}")?;
                 }
                 Ok(())
             }
             PluginCommand::New { lang, kind, name } => {
                 let dir = scaffold::new(&name, lang, kind)?;
-                println!("made {}", dir.display());
-                println!("build it:  wasync plugin build {}", dir.display());
-                println!("test it:   wasync plugin test {}", dir.display());
+                outln!("made {}", dir.display())?;
+                outln!("build it:  wasync plugin build {}", dir.display())?;
+                outln!("test it:   wasync plugin test {}", dir.display())?;
                 Ok(())
             }
             PluginCommand::Build { dir } => {
                 let out = build::build(&dir)?;
-                println!("{}", out.display());
+                outln!("{}", out.display())?;
                 Ok(())
             }
             PluginCommand::Test { dir, runtime } => {
@@ -150,10 +164,49 @@ impl PluginCommand {
     }
 }
 
-fn inspect(spec: &str, plugin: &Plugin, as_json: bool) -> anyhow::Result<()> {
+/// The plugin `spec` names: an installed package (found through the lock file beside
+/// `pipeline_file`, else in the current folder, and checked against its digest as a
+/// pipeline's load does), a component file or a first-party plugin. With a package's
+/// component, which is in no file of its own.
+fn load(
+    runtime: &Runtime,
+    spec: &str,
+    pipeline_file: Option<&Path>,
+) -> anyhow::Result<(Plugin, Option<Vec<u8>>)> {
+    let dir = match pipeline_file {
+        Some(file) if !file.is_file() => bail!("pipeline file {} does not exist", file.display()),
+        Some(file) => file
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."))
+            .to_owned(),
+        None => PathBuf::from("."),
+    };
+    let installed = crate::package::resolve(spec, &dir).with_context(|| match pipeline_file {
+        Some(file) => format!("`{spec}` is a package name, looked up for {}", file.display()),
+        None => format!(
+            "`{spec}` is a package name, looked up in the current folder (name the pipeline file it is installed for with --pipeline-file FILE)"
+        ),
+    })?;
+    match installed {
+        Some(installed) => Ok((
+            crate::package::load_package(runtime, &installed.package)?,
+            Some(installed.package.component),
+        )),
+        None => Ok((runtime.load(spec)?, None)),
+    }
+}
+
+fn inspect(
+    spec: &str,
+    plugin: &Plugin,
+    component: Option<&[u8]>,
+    as_json: bool,
+) -> anyhow::Result<()> {
     let interface = plugin.interface();
-    let producers = match builtin::find(spec) {
-        Some(bytes) if !std::path::Path::new(spec).exists() => producers::read(bytes),
+    let producers = match (component, builtin::find(spec)) {
+        (Some(bytes), _) => producers::read(bytes),
+        (None, Some(bytes)) if !Path::new(spec).exists() => producers::read(bytes),
         _ => producers::read(&std::fs::read(spec).with_context(|| format!("reading {spec}"))?),
     };
     if as_json {
@@ -168,15 +221,15 @@ fn inspect(spec: &str, plugin: &Plugin, as_json: bool) -> anyhow::Result<()> {
             "imports": interface.imports,
             "producers": producers,
         });
-        println!("{}", serde_json::to_string_pretty(&doc)?);
+        outln!("{}", serde_json::to_string_pretty(&doc)?)?;
         return Ok(());
     }
-    println!("name:     {}", plugin.name());
-    println!("world:    wasync:plugin/{}", interface.world);
-    println!("wit:      wasync:plugin@{}", interface.version);
-    println!("digest:   sha256:{}", plugin.digest());
-    println!("version:  {}", plugin.version());
-    println!("size:     {} bytes", plugin.size());
+    outln!("name:     {}", plugin.name())?;
+    outln!("world:    wasync:plugin/{}", interface.world)?;
+    outln!("wit:      wasync:plugin@{}", interface.version)?;
+    outln!("digest:   sha256:{}", plugin.digest())?;
+    outln!("version:  {}", plugin.version())?;
+    outln!("size:     {} bytes", plugin.size())?;
     let tools = |list: &[producers::Tool]| {
         list.iter()
             .map(|t| format!("{} {}", t.name, t.version).trim().to_owned())
@@ -184,21 +237,21 @@ fn inspect(spec: &str, plugin: &Plugin, as_json: bool) -> anyhow::Result<()> {
             .join(", ")
     };
     if !producers.language.is_empty() {
-        println!("language: {}", tools(&producers.language));
+        outln!("language: {}", tools(&producers.language))?;
     }
     if !producers.processed_by.is_empty() {
-        println!("built by: {}", tools(&producers.processed_by));
+        outln!("built by: {}", tools(&producers.processed_by))?;
     }
     if !producers.sdk.is_empty() {
-        println!("sdk:      {}", tools(&producers.sdk));
+        outln!("sdk:      {}", tools(&producers.sdk))?;
     }
-    println!("exports:");
+    outln!("exports:")?;
     for export in &interface.exports {
-        println!("  {export}");
+        outln!("  {export}")?;
     }
-    println!("imports:");
+    outln!("imports:")?;
     for import in &interface.imports {
-        println!("  {import}");
+        outln!("  {import}")?;
     }
     Ok(())
 }
@@ -251,7 +304,7 @@ fn call_function(
 fn call(runtime: &Runtime, plugin: &Plugin, config: &str, batch_size: usize) -> anyhow::Result<()> {
     if plugin.world() != World::FieldTransform {
         bail!(
-            "`wasync plugin call` runs field transforms and entity functions; `{}` is a {} plugin",
+            "`wasync plugin call` runs field transforms and entity functions; `{}` implements the {} world",
             plugin.name(),
             plugin.world()
         );
@@ -307,9 +360,9 @@ fn answer_lines<I, O>(
                 },
                 Some(message) => json!({ "err": message }),
             };
-            writeln!(out, "{doc}")?;
+            out::checked(writeln!(out, "{doc}"))?;
         }
-        out.flush()?;
+        out::checked(out.flush())?;
     }
     Ok(())
 }

@@ -66,11 +66,6 @@ impl Progress {
         }
     }
 
-    /// The number of cycles counted.
-    pub fn cycles(&self) -> u64 {
-        self.cycles
-    }
-
     /// The progress line: cycles, counts so far and the read rate.
     fn line(&self) -> String {
         let t = &self.total;

@@ -1,6 +1,7 @@
 //! `wasync plugin reload`: asks a running `wasync serve` to look at its plugins and pipeline
 //! file now (`POST /reload`), and prints what it swapped in and what it refused.
 
+use super::out::outln;
 use crate::config::Config;
 use crate::serve::Outcome;
 use anyhow::{Context, bail};
@@ -40,9 +41,9 @@ pub fn run(config: Option<&Path>, url: Option<&str>, as_json: bool) -> anyhow::R
     let outcome: Outcome = serde_json::from_value(body.clone())
         .with_context(|| format!("{base}/reload answered something else: {body}"))?;
     if as_json {
-        println!("{body}");
+        outln!("{body}")?;
     } else {
-        print(&outcome);
+        print(&outcome)?;
     }
     let refused = outcome.refused.len() + usize::from(outcome.config == "refused");
     if refused > 0 {
@@ -51,21 +52,22 @@ pub fn run(config: Option<&Path>, url: Option<&str>, as_json: bool) -> anyhow::R
     Ok(())
 }
 
-fn print(outcome: &Outcome) {
+fn print(outcome: &Outcome) -> anyhow::Result<()> {
     match &outcome.config_error {
-        Some(error) => println!("config: refused: {error}"),
-        None => println!("config: {}", outcome.config),
+        Some(error) => outln!("config: refused: {error}")?,
+        None => outln!("config: {}", outcome.config)?,
     }
     for s in &outcome.swapped {
         match &s.from {
-            Some(from) => println!("swapped: {} {from} -> {}", s.plugin, s.to),
-            None => println!("loaded: {} {}", s.plugin, s.to),
+            Some(from) => outln!("swapped: {} {from} -> {}", s.plugin, s.to)?,
+            None => outln!("loaded: {} {}", s.plugin, s.to)?,
         }
     }
     for r in &outcome.refused {
-        println!("refused: {}: {}", r.plugin, r.error);
+        outln!("refused: {}: {}", r.plugin, r.error)?;
     }
     if outcome.swapped.is_empty() && outcome.refused.is_empty() {
-        println!("plugins: unchanged");
+        outln!("plugins: unchanged")?;
     }
+    Ok(())
 }

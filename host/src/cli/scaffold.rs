@@ -110,6 +110,33 @@ fn generic_smoke(kind: Kind) -> &'static str {
     }
 }
 
+/// How a Rust plugin in `plugin` (a folder that exists) names the SDK's crate at `sdk` in its
+/// `Cargo.toml`: relatively when the plugin is inside the wasync checkout the SDK belongs to
+/// (the usual case), so the checkout can be moved and the plugin committed with it; else
+/// absolutely. With `/` on every system, as Cargo reads either.
+fn sdk_path(plugin: &Path, sdk: &Path) -> anyhow::Result<String> {
+    let absolute = std::path::absolute(sdk)?;
+    let text = |path: &Path| -> anyhow::Result<String> {
+        let text = path.to_str().context("the sdk path is not UTF-8")?;
+        Ok(text.replace('\\', "/"))
+    };
+    // Compared as the file system resolves them (`/tmp` may be a link, `..` may appear).
+    let (Ok(plugin), Ok(sdk)) = (plugin.canonicalize(), sdk.canonicalize()) else {
+        return text(&absolute);
+    };
+    let Some(checkout) = sdk.parent().filter(|c| c.parent().is_some()) else {
+        return text(&absolute);
+    };
+    let (Ok(down), Ok(up)) = (sdk.strip_prefix(checkout), plugin.strip_prefix(checkout)) else {
+        return text(&absolute);
+    };
+    let mut relative = PathBuf::new();
+    for _ in up.components() {
+        relative.push("..");
+    }
+    text(&relative.join(down))
+}
+
 /// Makes the plugin folder `path` (its last component is the plugin's name).
 pub fn new(path: &Path, lang: Lang, kind: Kind) -> anyhow::Result<PathBuf> {
     let name = path
@@ -144,11 +171,10 @@ pub fn new(path: &Path, lang: Lang, kind: Kind) -> anyhow::Result<PathBuf> {
     match lang {
         Lang::Rust => {
             let sdk = sdk_dir()?;
-            let sdk = sdk.to_str().context("the sdk path is not UTF-8")?;
-            write(
-                "Cargo.toml",
-                &fill(RUST_CARGO).replace("{{sdk}}", &sdk.replace('\\', "/")),
-            )?;
+            std::fs::create_dir_all(path)
+                .with_context(|| format!("creating {}", path.display()))?;
+            let sdk = sdk_path(path, &sdk)?;
+            write("Cargo.toml", &fill(RUST_CARGO).replace("{{sdk}}", &sdk))?;
             write("src/lib.rs", rust_starter(kind))?;
             write("smoke.json", smoke(kind))?;
         }

@@ -13,6 +13,7 @@
 //!
 //! A case without `expect` passes when the plugin answers without an error.
 
+use super::out::outln;
 use super::records::{outcome_to_json, record_from_json};
 use crate::plugin::{Function, Grants, Plugin, Policy, Runtime, System, World};
 use crate::value::{describe, from_json, to_json};
@@ -67,21 +68,21 @@ pub fn run(runtime: &Runtime, plugin: &Plugin, smoke: &Smoke) -> anyhow::Result<
             None => got.get("err").is_none(),
         };
         if passed {
-            println!("case {}: ok", i + 1);
+            outln!("case {}: ok", i + 1)?;
         } else {
             failed += 1;
             let expected = case
                 .expect
                 .as_ref()
                 .map_or_else(|| "no error".to_owned(), Json::to_string);
-            println!(
+            outln!(
                 "case {}: FAILED\n  input:    {}\n  expected: {expected}\n  got:      {got}",
                 i + 1,
                 case.input
-            );
+            )?;
         }
     }
-    println!("{} passed, {failed} failed", smoke.cases.len() - failed);
+    outln!("{} passed, {failed} failed", smoke.cases.len() - failed)?;
     if failed > 0 {
         bail!("{failed} of {} smoke cases failed", smoke.cases.len());
     }

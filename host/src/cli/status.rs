@@ -1,9 +1,11 @@
 //! `wasync status`, `wasync log` and `wasync quarantine list`: what the store says.
 
+use super::out::outln;
 use crate::config::Config;
 use crate::engine::now_micros;
 use crate::store::{Endpoint, Store, decode_value};
 use crate::value::{rfc3339, to_json};
+use anyhow::Context;
 use serde_json::{Value as Json, json};
 use std::path::Path;
 
@@ -17,6 +19,11 @@ fn open(config: &Path) -> anyhow::Result<(Config, Store)> {
     }
     let store = Store::open_read_only(&config.store)?;
     Ok((config, store))
+}
+
+/// What a failed read of the store says first: which store (SQLite's own errors do not).
+fn reading(config: &Config) -> String {
+    format!("cannot read the store {}", config.store.display())
 }
 
 fn watermark(text: &str) -> Json {
@@ -109,49 +116,49 @@ fn status(config: &Config, store: &Store) -> anyhow::Result<Json> {
 /// `wasync status`.
 pub fn run_status(config: &Path, as_json: bool) -> anyhow::Result<()> {
     let (config, store) = open(config)?;
-    let doc = status(&config, &store)?;
+    let doc = status(&config, &store).with_context(|| reading(&config))?;
     if as_json {
-        println!("{}", serde_json::to_string_pretty(&doc)?);
+        outln!("{}", serde_json::to_string_pretty(&doc)?)?;
         return Ok(());
     }
     for p in doc["pipelines"].as_array().into_iter().flatten() {
-        println!(
+        outln!(
             "pipeline {} ({})",
             p["pipeline"].as_str().unwrap_or(""),
             p["entity"].as_str().unwrap_or("")
-        );
+        )?;
         for s in p["sources"].as_array().into_iter().flatten() {
-            println!(
+            outln!(
                 "  source {:<28} watermark {} (last id {})",
                 s["source"].as_str().unwrap_or(""),
                 s["watermark"],
                 s["last_id"].as_str().unwrap_or("")
-            );
+            )?;
         }
         for d in p["destinations"].as_array().into_iter().flatten() {
-            println!(
+            outln!(
                 "  destination {:<23} log position {}, {} record(s) pending, lag {}s",
                 d["destination"].as_str().unwrap_or(""),
                 d["watermark"],
                 d["pending_records"],
                 d["lag_seconds"]
-            );
+            )?;
         }
-        println!("  quarantined: {}", p["quarantined"]);
+        outln!("  quarantined: {}", p["quarantined"])?;
         match p.get("last_cycle").filter(|c| !c.is_null()) {
             Some(c) => {
-                println!(
+                outln!(
                     "  last cycle {} finished {}",
                     c["cycle"],
                     c["finished"].as_str().unwrap_or("")
-                );
+                )?;
                 let counts: Vec<String> = c["counts"]
                     .as_object()
                     .into_iter()
                     .flatten()
                     .map(|(k, v)| format!("{k} {v}"))
                     .collect();
-                println!("    {}", counts.join(", "));
+                outln!("    {}", counts.join(", "))?;
                 let calls: Vec<String> = c["api_calls"]
                     .as_object()
                     .into_iter()
@@ -159,7 +166,7 @@ pub fn run_status(config: &Path, as_json: bool) -> anyhow::Result<()> {
                     .map(|(k, v)| format!("{k} {v}"))
                     .collect();
                 if !calls.is_empty() {
-                    println!("    API calls: {}", calls.join(", "));
+                    outln!("    API calls: {}", calls.join(", "))?;
                 }
                 let stages: Vec<String> = c["stage_ms"]
                     .as_object()
@@ -167,9 +174,9 @@ pub fn run_status(config: &Path, as_json: bool) -> anyhow::Result<()> {
                     .flatten()
                     .map(|(k, v)| format!("{k} {:.1}ms", v.as_f64().unwrap_or(0.0)))
                     .collect();
-                println!("    {}", stages.join(", "));
+                outln!("    {}", stages.join(", "))?;
             }
-            None => println!("  no cycle has finished yet"),
+            None => outln!("  no cycle has finished yet")?,
         }
     }
     for (connector, c) in doc["api_calls"].as_object().into_iter().flatten() {
@@ -177,36 +184,40 @@ pub fn run_status(config: &Path, as_json: bool) -> anyhow::Result<()> {
             Some(b) => format!(" of a daily budget of {b}"),
             None => String::new(),
         };
-        println!(
+        outln!(
             "connector {connector}: {} API call(s) today (UTC){budget}",
             c["today"]
-        );
+        )?;
     }
     Ok(())
 }
 
-/// `wasync log`.
+/// `wasync log`: newest first, in text and JSON alike (so `wasync log | head` shows the
+/// latest changes).
 pub fn run_log(
     config: &Path,
     record: Option<&str>,
     limit: i64,
     as_json: bool,
 ) -> anyhow::Result<()> {
-    let (_, store) = open(config)?;
-    let entries = store.read().log_entries(record, limit)?;
+    let (config, store) = open(config)?;
+    let entries = store
+        .read()
+        .log_entries(record, limit)
+        .with_context(|| reading(&config))?;
     if as_json {
         for e in &entries {
-            println!("{}", serde_json::to_string(e)?);
+            outln!("{}", serde_json::to_string(e)?)?;
         }
         return Ok(());
     }
-    for e in entries.iter().rev() {
+    for e in &entries {
         let value = |v: &Option<String>| {
             v.as_deref()
                 .map(watermark)
                 .map_or(String::new(), |j| j.to_string())
         };
-        println!(
+        outln!(
             "#{} cycle {} {} {} {} {}{} {} -> {} by {}{}",
             e.seq,
             e.cycle,
@@ -225,20 +236,23 @@ pub fn run_log(
                 .as_deref()
                 .map(|p| format!(" via {p}"))
                 .unwrap_or_default(),
-        );
+        )?;
     }
     Ok(())
 }
 
 /// `wasync quarantine list`.
 pub fn run_quarantine_list(config: &Path, as_json: bool) -> anyhow::Result<()> {
-    let (_, store) = open(config)?;
-    let entries = store.read().quarantined(None, None)?;
+    let (config, store) = open(config)?;
+    let entries = store
+        .read()
+        .quarantined(None, None)
+        .with_context(|| reading(&config))?;
     for q in &entries {
         if as_json {
-            println!("{}", serde_json::to_string(q)?);
+            outln!("{}", serde_json::to_string(q)?)?;
         } else {
-            println!(
+            outln!(
                 "#{} {} {} {}/{} record {} (tried {}x, last {}): {}",
                 q.id,
                 q.pipeline,
@@ -249,11 +263,11 @@ pub fn run_quarantine_list(config: &Path, as_json: bool) -> anyhow::Result<()> {
                 q.attempts,
                 rfc3339(q.last_at),
                 q.reason
-            );
+            )?;
         }
     }
     if entries.is_empty() && !as_json {
-        println!("nothing is quarantined");
+        outln!("nothing is quarantined")?;
     }
     Ok(())
 }

@@ -2,6 +2,7 @@
 //! records only.
 
 use super::RuntimeArgs;
+use super::out::outln;
 use super::progress::Progress;
 use crate::config::Config;
 use crate::engine::cycle::Options;
@@ -52,16 +53,15 @@ pub fn run(
             let attention = needs_attention(&report);
             if per_cycle || attention {
                 progress.pause();
-                failed |= show(&report);
+                failed |= show(&report)?;
             }
             if once || !report.more || !report.errors.is_empty() {
                 break;
             }
         }
         progress.pause();
-        if progress.cycles() > 1 || !per_cycle {
-            println!("{}", progress.summary());
-        }
+        // The totals end every run, one cycle or many, so a script reads them in one place.
+        outln!("{}", progress.summary())?;
     }
     if failed {
         bail!("some sources could not be read (see above); their watermarks did not move");
@@ -75,8 +75,8 @@ fn needs_attention(report: &Report) -> bool {
 }
 
 /// Prints a cycle's summary (stdout) and what needs attention (stderr); true when a source failed.
-pub fn show(report: &Report) -> bool {
-    println!("{}", report.summary());
+pub fn show(report: &Report) -> anyhow::Result<bool> {
+    outln!("{}", report.summary())?;
     if std::io::stderr().is_terminal() {
         let stages: Vec<String> = report
             .stages
@@ -97,7 +97,7 @@ pub fn show(report: &Report) -> bool {
             report.quarantined
         );
     }
-    !report.errors.is_empty()
+    Ok(!report.errors.is_empty())
 }
 
 /// `wasync quarantine replay`: one cycle per pipeline over quarantined records only.
@@ -111,7 +111,7 @@ pub fn replay(config: &Path, pipeline: Option<&str>, runtime: &RuntimeArgs) -> a
                 ..Options::default()
             },
         )?;
-        show(&report);
+        show(&report)?;
     }
     Ok(())
 }

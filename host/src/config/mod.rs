@@ -19,13 +19,14 @@ use std::path::{Path, PathBuf};
 /// A configuration file that cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    /// The file could not be read.
-    #[error("cannot read {path}: {source}")]
+    /// The file could not be read. (Why is part of the message, not a `source()`: a chain
+    /// printed whole would say it twice.)
+    #[error("cannot read {path}: {error}")]
     Read {
         /// The file.
         path: PathBuf,
         /// Why.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// Not valid TOML, or a key or value of the wrong kind.
     #[error("{path}: {message}")]
@@ -330,9 +331,9 @@ impl Config {
     /// Reads, parses and checks a configuration file; relative paths in it are resolved
     /// against its folder.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        let text = std::fs::read_to_string(path).map_err(|error| ConfigError::Read {
             path: path.to_owned(),
-            source,
+            error,
         })?;
         let mut config: Config = toml::from_str(&text).map_err(|e| ConfigError::Parse {
             path: path.to_owned(),

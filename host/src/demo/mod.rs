@@ -4,6 +4,7 @@
 
 mod scenario;
 
+use crate::cli::out::outln;
 use crate::config::Config;
 use crate::engine::cycle::Options as CycleOptions;
 use crate::engine::{Engine, Report};
@@ -49,77 +50,76 @@ pub fn run(options: &Options, runtime: RuntimeOptions) -> anyhow::Result<()> {
     let seeded = scenario::seed(&sf, &hs, options.companies);
 
     let config_path = write_pipeline(&options.dir, &sf.url(), &hs.url())?;
-    println!("wasync demo: Salesforce Accounts and HubSpot Companies kept in agreement\n");
-    println!(
+    outln!("wasync demo: Salesforce Accounts and HubSpot Companies kept in agreement\n")?;
+    outln!(
         "  Salesforce stand-in  {}  {} Accounts",
         sf.url(),
         seeded.salesforce
-    );
-    println!(
+    )?;
+    outln!(
         "  HubSpot stand-in     {}  {} companies",
         hs.url(),
         seeded.hubspot
-    );
-    println!(
+    )?;
+    outln!(
         "  overlap              {} companies in both systems, {} entered twice within one",
-        seeded.shared, seeded.twins
-    );
-    println!("  pipeline             {}", config_path.display());
+        seeded.shared,
+        seeded.twins
+    )?;
+    outln!("  pipeline             {}", config_path.display())?;
 
     let config = Config::load(&config_path)?;
     let runtime = Runtime::new(runtime)?;
     let mut engine = Engine::open(&config, &runtime).context("cannot start the pipeline")?;
-    println!(
+    outln!(
         "  connected            {} call(s) to Salesforce and {} to HubSpot (OAuth token, describe)",
         sf.requests().len(),
         hs.requests().len()
-    );
+    )?;
 
     for cycle in 1..=options.cycles {
         let changes = scenario::change(cycle, &sf, &hs, &seeded);
-        println!();
+        outln!()?;
         match changes.is_empty() {
-            true if cycle == 1 => println!("cycle {cycle}: the first sync"),
-            true => println!("cycle {cycle}: nothing changed upstream"),
+            true if cycle == 1 => outln!("cycle {cycle}: the first sync")?,
+            true => outln!("cycle {cycle}: nothing changed upstream")?,
             false => {
-                println!("cycle {cycle}, after changes upstream:");
+                outln!("cycle {cycle}, after changes upstream:")?;
                 for change in &changes {
-                    println!("  - {change}");
+                    outln!("  - {change}")?;
                 }
             }
         }
         sf.clear_requests();
         hs.clear_requests();
         let report = engine.run_cycle("accounts", &CycleOptions::default())?;
-        show(&report, &sf.requests(), &hs.requests());
+        show(&report, &sf.requests(), &hs.requests())?;
     }
 
-    println!("\nthe transaction log's last entries (wasync log):");
-    for e in engine
-        .store()
-        .read()
-        .log_entries(None, 6)?
-        .into_iter()
-        .rev()
-    {
+    outln!("\nthe transaction log's last entries, newest first (wasync log):")?;
+    for e in engine.store().read().log_entries(None, 6)? {
         let field = match (&e.field, &e.old, &e.new) {
             (Some(f), Some(old), Some(new)) => format!(" {f}: {old} -> {new}"),
             (Some(f), None, Some(new)) => format!(" {f} = {new}"),
             _ => String::new(),
         };
-        println!(
+        outln!(
             "  #{} {} {} {}{field} (from {})",
-            e.seq, e.op, e.entity, e.record_id, e.source
-        );
+            e.seq,
+            e.op,
+            e.entity,
+            e.record_id,
+            e.source
+        )?;
     }
     drop(engine);
-    println!();
+    outln!()?;
     crate::cli::status::run_status(&config_path, false)?;
     let config_arg = config_path.display();
-    println!(
+    outln!(
         "\ndone in {:.1} s. Explore the store: `wasync status --config {config_arg}`, `wasync log --config {config_arg}`",
         started.elapsed().as_secs_f64()
-    );
+    )?;
     Ok(())
 }
 
@@ -160,19 +160,23 @@ fn write_pipeline(dir: &Path, sf: &str, hs: &str) -> anyhow::Result<PathBuf> {
 }
 
 /// One cycle's story: records per stage and API calls against their minimum.
-fn show(report: &Report, sf: &[Logged], hs: &[Logged]) {
+fn show(report: &Report, sf: &[Logged], hs: &[Logged]) -> anyhow::Result<()> {
     let per = |m: &std::collections::BTreeMap<String, u64>| {
         m.iter()
             .map(|(k, v)| format!("{k} {v}"))
             .collect::<Vec<_>>()
             .join(", ")
     };
-    println!("  read      {}", per(&report.read_from));
-    println!(
+    outln!("  read      {}", per(&report.read_from))?;
+    outln!(
         "  unified   attached {}, created {}, updated {}, merged {}, deleted {}",
-        report.attached, report.created, report.updated, report.merged, report.deleted
-    );
-    println!(
+        report.attached,
+        report.created,
+        report.updated,
+        report.merged,
+        report.deleted
+    )?;
+    outln!(
         "  written   {} (unchanged, skipped: {}; quarantined: {})",
         match report.written_to.is_empty() {
             true => "nothing".to_owned(),
@@ -180,7 +184,7 @@ fn show(report: &Report, sf: &[Logged], hs: &[Logged]) {
         },
         report.skipped,
         report.quarantined
-    );
+    )?;
     for (name, log, query, page, source) in [
         ("salesforce", sf, "/queryAll", 2000, "salesforce/Account"),
         ("hubspot", hs, "/search", 200, "hubspot/companies"),
@@ -188,14 +192,14 @@ fn show(report: &Report, sf: &[Logged], hs: &[Logged]) {
         let reads = log.iter().filter(|l| l.path.contains(query)).count();
         let read = report.read_from.get(source).copied().unwrap_or(0);
         let minimum = read.div_ceil(page).max(1);
-        println!(
+        outln!(
             "  API       {name}: {} call(s): {reads} read call(s) for {read} record(s) (minimum {minimum}), {} write call(s)",
             log.len(),
             log.len() - reads
-        );
+        )?;
     }
     for error in &report.errors {
-        println!("  error     {error}");
+        outln!("  error     {error}")?;
     }
-    println!("  took      {:.0} ms", report.elapsed().as_secs_f64() * 1e3);
+    outln!("  took      {:.0} ms", report.elapsed().as_secs_f64() * 1e3)
 }

@@ -135,7 +135,7 @@ impl Package {
         let at = path.display().to_string();
         let bytes = std::fs::read(path).map_err(|e| PackageError::Io {
             what: format!("cannot read {at}"),
-            source: e,
+            error: e,
         })?;
         let not_package = || PackageError::Manifest {
             at: at.clone(),

@@ -196,7 +196,7 @@ pub fn install(
 /// Writes a package's folder through a temporary folder renamed into place, so a reader
 /// never finds half a package.
 fn write_files(dir: &Path, package: &Package) -> Result<(), PackageError> {
-    let io = |what: String| move |source| PackageError::Io { what, source };
+    let io = |what: String| move |error| PackageError::Io { what, error };
     let parent = dir.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(parent).map_err(io(format!("cannot make {}", parent.display())))?;
     if dir.is_dir() {

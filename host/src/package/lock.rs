@@ -53,7 +53,7 @@ impl Lock {
             Err(e) => {
                 return Err(PackageError::Io {
                     what: format!("cannot read {}", path.display()),
-                    source: e,
+                    error: e,
                 });
             }
         };
@@ -69,11 +69,11 @@ impl Lock {
         let path = lock_path(config_dir);
         let io = |e: std::io::Error| PackageError::Io {
             what: format!("cannot write {}", path.display()),
-            source: e,
+            error: e,
         };
         let body = toml::to_string(self).map_err(|e| PackageError::Io {
             what: format!("cannot write {}", path.display()),
-            source: std::io::Error::other(e),
+            error: std::io::Error::other(e),
         })?;
         let text = format!(
             "# Written by `wasync package install`: the packages this folder's pipelines use,\n# pinned by digest. Commit it with the pipeline file.\n\n{body}"

@@ -61,7 +61,8 @@ pub enum PackageError {
     },
     /// Its manifest says one world, its component implements another.
     #[error(
-        "package {package} says it is a {said}, but its component implements the {found} world"
+        "package {package} says it is {} {said}, but its component implements the {found} world",
+        if .said.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" }
     )]
     WrongKind {
         /// `name@version`.
@@ -97,13 +98,14 @@ pub enum PackageError {
         /// Why, and how to install it.
         reason: String,
     },
-    /// Reading or writing files.
-    #[error("{what}: {source}")]
+    /// Reading or writing files. (Why is part of the message, not a `source()`: a chain
+    /// printed whole would say it twice.)
+    #[error("{what}: {error}")]
     Io {
         /// What was being done.
         what: String,
         /// Why it failed.
-        source: std::io::Error,
+        error: std::io::Error,
     },
 }
 
@@ -195,28 +197,34 @@ pub fn resolve(reference: &str, config_dir: &Path) -> Result<Option<Installed>, 
             ),
         });
     }
+    verify(locked, config_dir).map(Some)
+}
+
+/// Reads an installed package's files for a pipeline file in `config_dir` and checks them
+/// against the digest its lock file entry pins.
+pub fn verify(locked: &Locked, config_dir: &Path) -> Result<Installed, PackageError> {
     let dir = config_dir.join(&locked.path);
     let read = |file: &str| {
         let path = dir.join(file);
-        std::fs::read(&path).map_err(|source| PackageError::Io {
+        std::fs::read(&path).map_err(|error| PackageError::Io {
             what: format!(
                 "package {}@{}: cannot read {}",
                 locked.name,
                 locked.version,
                 path.display()
             ),
-            source,
+            error,
         })
     };
     let at = dir.display().to_string();
     let package = Package::from_parts(read(DOCUMENT_FILE)?, read(COMPONENT_FILE)?, &at)?;
     package.expect_digest(&locked.digest, &at)?;
-    Ok(Some(Installed {
+    Ok(Installed {
         package,
         locked: locked.clone(),
         component_path: dir.join(COMPONENT_FILE),
-        lock_path,
-    }))
+        lock_path: lock_path(config_dir),
+    })
 }
 
 /// Loads the plugin a pipeline file in `config_dir` names `spec`: an installed package

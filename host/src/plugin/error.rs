@@ -72,7 +72,11 @@ pub enum LoadError {
         reason: String,
     },
     /// Implements a different world than the use asks for.
-    #[error("plugin `{name}` is a {found} plugin, but is used here as a {wanted}")]
+    #[error(
+        "plugin `{name}` is {} {found} plugin, but is used here as {} {wanted}",
+        if .found.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" },
+        if .wanted.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" }
+    )]
     WrongWorld {
         /// The plugin.
         name: String,

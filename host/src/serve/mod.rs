@@ -17,6 +17,7 @@
 mod board;
 mod cycles;
 mod intake;
+mod lines;
 mod routes;
 mod schedule;
 mod watch;
@@ -35,7 +36,7 @@ use cycles::Wake;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
-use std::sync::{Arc, mpsc};
+use std::sync::{Arc, LazyLock, mpsc};
 use std::time::Duration;
 
 /// How `wasync serve` runs.
@@ -172,6 +173,7 @@ pub fn run(options: &Options) -> anyhow::Result<()> {
     let cycles = runner
         .join()
         .map_err(|_| anyhow::anyhow!("the cycle runner panicked"))?;
+    LINES.flush();
     served?;
     cycles?;
     println!("wasync serve: stopped");
@@ -192,15 +194,24 @@ fn schedules(config: &Config) -> anyhow::Result<BTreeMap<String, Schedule>> {
     Ok(schedules)
 }
 
-/// Prints a cycle's summary when it did something, and its errors.
+/// What the service prints about its cycles, summarised (see [`lines`]).
+static LINES: LazyLock<Arc<lines::Lines>> =
+    LazyLock::new(|| lines::Lines::start(lines::EVERY, print));
+
+/// Prints a cycle's errors, and its counts when it did something: a line of its own, or a
+/// share of the pipeline's next totals when it comes within seconds of the last line. Any
+/// thread may call it.
 fn show(report: &Report) {
-    let busy = report.read + report.written + report.quarantined + report.errors.len() as u64;
-    if busy > 0 {
-        let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "{}", report.summary());
-        let _ = out.flush();
-    }
-    for error in &report.errors {
-        eprintln!("  error: {error}");
-    }
+    LINES.show(report);
+}
+
+/// Prints a line; a closed stdout or stderr must not stop the service.
+fn print(line: lines::Line<'_>) {
+    let _ = match line {
+        lines::Line::Summary(text) => {
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "{text}").and_then(|()| out.flush())
+        }
+        lines::Line::Error(text) => writeln!(std::io::stderr().lock(), "{text}"),
+    };
 }

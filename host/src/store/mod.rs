@@ -28,13 +28,13 @@ use std::path::{Path, PathBuf};
 
 use crate::Value;
 
-/// A store error, naming the store file.
+/// A store error, naming the store file. SQLite's message is part of it, not a `source()`
+/// of its own: a chain printed whole would say it twice.
 #[derive(Debug, thiserror::Error)]
-#[error("store {path}: {source}")]
+#[error("store {path}: {error}")]
 pub struct StoreError {
     path: PathBuf,
-    #[source]
-    source: rusqlite::Error,
+    error: rusqlite::Error,
 }
 
 /// Results of store calls.
@@ -80,9 +80,9 @@ pub struct Unified {
 impl Store {
     /// Opens (creating if needed) the store at `path` and brings its schema up to date.
     pub fn open(path: &Path) -> Result<Store> {
-        let err = |source| StoreError {
+        let err = |error| StoreError {
             path: path.to_owned(),
-            source,
+            error,
         };
         let mut conn = Connection::open(path).map_err(err)?;
         // First, so that even switching to WAL waits for another connection's lock.
@@ -101,9 +101,9 @@ impl Store {
 
     /// Opens an existing store for reading only (status, log, lookups).
     pub fn open_read_only(path: &Path) -> Result<Store> {
-        let err = |source| StoreError {
+        let err = |error| StoreError {
             path: path.to_owned(),
-            source,
+            error,
         };
         let conn =
             Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(err)?;
@@ -121,10 +121,10 @@ impl Store {
         &self.path
     }
 
-    fn err(&self, source: rusqlite::Error) -> StoreError {
+    fn err(&self, error: rusqlite::Error) -> StoreError {
         StoreError {
             path: self.path.clone(),
-            source,
+            error,
         }
     }
 
@@ -136,9 +136,9 @@ impl Store {
         let tx = self
             .conn
             .transaction_with_behavior(behaviour)
-            .map_err(|e| StoreError {
+            .map_err(|error| StoreError {
                 path: self.path.clone(),
-                source: e,
+                error,
             })?;
         let result = f(&Tx(&tx)).and_then(|v| tx.commit().map(|()| v));
         result.map_err(|e| self.err(e))
