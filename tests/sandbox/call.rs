@@ -2,8 +2,8 @@
 
 use crate::bounded::{self, Finished};
 use crate::{
-    CALL_MARGIN, DEADLINE_MS, ENTITY, HARD_LIMIT, PEAK, Probes, TRANSFORM, assert_names,
-    interleaved, ms, wasync,
+    CALL_MARGIN, DEADLINE_MS, ENTITY, HARD_LIMIT, OUTPUT_DEADLINE_MS, PEAK, Probes, TRANSFORM,
+    assert_names, interleaved, ms, wasync,
 };
 use serde_json::{Value as Json, json};
 use std::time::Duration;
@@ -110,7 +110,7 @@ fn call_transform_one_looping_value_costs_under_two_deadlines() {
 #[test]
 fn call_transform_ten_outputs_of_100_mib_fail_alone_and_memory_stays_bounded() {
     let inputs = interleaved("big:100", 10);
-    let out = call(HOSTILE, &[], &values(&inputs));
+    let out = call_with(HOSTILE, OUTPUT_DEADLINE_MS, &[], &values(&inputs));
     out.peak_under(PEAK);
     check_answers(
         &out,
@@ -226,7 +226,7 @@ fn call_entity_one_looping_record_costs_under_two_deadlines() {
 #[test]
 fn call_entity_ten_records_of_100_mib_fail_alone_and_memory_stays_bounded() {
     let names = interleaved("big:100", 10);
-    let out = call(HOSTILE_ENTITY, &[], &records(&names));
+    let out = call_with(HOSTILE_ENTITY, OUTPUT_DEADLINE_MS, &[], &records(&names));
     out.peak_under(PEAK);
     check_answers(
         &out,

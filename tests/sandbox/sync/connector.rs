@@ -1,7 +1,9 @@
 //! A cycle with the hostile connector as a source beside a good one, or as the destination.
 
 use super::{FILES, PIPELINE, TO_OUT, Things, from_files, sync_bound};
-use crate::{CONNECTOR, DEADLINE_MS, OUTPUT_BOUND, PEAK, assert_names, interleaved};
+use crate::{
+    CONNECTOR, DEADLINE_MS, OUTPUT_BOUND, OUTPUT_DEADLINE_MS, PEAK, assert_names, interleaved,
+};
 use serde_json::{Value as Json, json};
 use std::time::Duration;
 use wasync_test_guests::HOSTILE_CONNECTOR;
@@ -94,7 +96,7 @@ fn sync_connector_read_of_a_100_mib_record_is_refused_and_memory_stays_bounded()
     let goods: Vec<String> = (0..5).map(|i| format!("good-{i}")).collect();
     let settings = json!({"entity": "Thing", "count": 5, "read": "big:100"});
     let things = Things::with_config(&with_hostile_source(&settings), &goods);
-    let out = things.sync(DEADLINE_MS, &[]);
+    let out = things.sync(OUTPUT_DEADLINE_MS, &[]);
     out.within(OUTPUT_BOUND).peak_under(PEAK);
     // Refused as a failed read (stderr) or as a quarantined record: either way named.
     let said = format!("{}\n{:?}", out.stderr, things.quarantine());
@@ -137,9 +139,13 @@ fn to_hostile_sink(names: &[String]) -> Things {
 /// A cycle writing good records and one named `bad` to the hostile sink: the bad one is
 /// quarantined at `write` naming the plugin, the others are written.
 fn sync_write_quarantines(bad: &str, says: &[&str], bound: Duration) {
+    sync_write_quarantines_with(bad, says, bound, DEADLINE_MS);
+}
+
+fn sync_write_quarantines_with(bad: &str, says: &[&str], bound: Duration, deadline_ms: u64) {
     let names = interleaved(bad, 1);
     let things = to_hostile_sink(&names);
-    let out = things.sync(DEADLINE_MS, &[]);
+    let out = things.sync(deadline_ms, &[]);
     out.within(bound).succeeded().peak_under(PEAK);
     let quarantined = things.quarantined_at("write");
     assert_eq!(quarantined.len(), 1, "{quarantined:?}");
@@ -167,5 +173,10 @@ fn sync_connector_write_panic_is_quarantined() {
 
 #[test]
 fn sync_connector_write_of_a_100_mib_id_is_quarantined() {
-    sync_write_quarantines("big:100", &["over the limit"], OUTPUT_BOUND);
+    sync_write_quarantines_with(
+        "big:100",
+        &["over the limit"],
+        OUTPUT_BOUND,
+        OUTPUT_DEADLINE_MS,
+    );
 }

@@ -1,7 +1,7 @@
 //! A cycle with the hostile entity function in the source's entity pipeline.
 
 use super::{Place, sync_bound, sync_probes_are_refused, sync_quarantines, sync_quarantines_with};
-use crate::{DEADLINE_MS, OUTPUT_BOUND};
+use crate::{OUTPUT_BOUND, OUTPUT_DEADLINE_MS};
 
 #[test]
 fn sync_entity_eight_looping_records_cost_about_two_deadlines() {
@@ -56,7 +56,7 @@ fn sync_entity_ten_records_of_100_mib_are_quarantined_and_memory_stays_bounded()
         10,
         &["over the limit"],
         &[],
-        DEADLINE_MS,
+        OUTPUT_DEADLINE_MS,
         OUTPUT_BOUND,
     );
 }

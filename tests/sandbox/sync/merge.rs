@@ -1,7 +1,9 @@
 //! A cycle with the hostile merge policy: `match-keys` and `resolve`.
 
 use super::{Place, Things, good, sync_bound, sync_quarantines, sync_quarantines_with};
-use crate::{DEADLINE_MS, MERGE, OUTPUT_BOUND, Probes, assert_names, interleaved};
+use crate::{
+    DEADLINE_MS, MERGE, OUTPUT_BOUND, OUTPUT_DEADLINE_MS, Probes, assert_names, interleaved,
+};
 
 #[test]
 fn sync_merge_match_keys_loop_is_quarantined_at_merge() {
@@ -43,7 +45,7 @@ fn sync_merge_ten_keys_of_100_mib_are_quarantined_and_memory_stays_bounded() {
         10,
         &["over the limit"],
         &[],
-        DEADLINE_MS,
+        OUTPUT_DEADLINE_MS,
         OUTPUT_BOUND,
     );
 }

@@ -1,7 +1,7 @@
 //! A cycle with the hostile field transform on `Name`.
 
 use super::{Place, sync_bound, sync_probes_are_refused, sync_quarantines, sync_quarantines_with};
-use crate::{DEADLINE_MS, OUTPUT_BOUND};
+use crate::{OUTPUT_BOUND, OUTPUT_DEADLINE_MS};
 
 #[test]
 fn sync_transform_eight_looping_values_cost_about_two_deadlines() {
@@ -57,7 +57,7 @@ fn sync_transform_ten_outputs_of_100_mib_are_quarantined_and_memory_stays_bounde
         10,
         &["over the limit"],
         &[],
-        DEADLINE_MS,
+        OUTPUT_DEADLINE_MS,
         OUTPUT_BOUND,
     );
 }
