@@ -2,71 +2,17 @@
 
 use crate::{HARD_LIMIT, TRANSFORM, assert_names, bounded, cache_dir, ms, service, wasync};
 use serde_json::json;
-use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
+use wasync_standins::collector::Collector;
 use wasync_test_guests::HOSTILE;
-
-/// Orders (through the hostile transform on `status`) and page views, both by webhook.
-fn two_pipelines(dir: &Path) -> PathBuf {
-    std::fs::create_dir_all(dir.join("out")).expect("out dir");
-    let text = format!(
-        r#"
-store = "wasync.db"
-
-[connectors.events]
-plugin = "webhook"
-settings.entities.PageView = {{ kind = "event" }}
-settings.entities.Order = {{ kind = "object", id_field = "order_id", watermark_field = "updated_at" }}
-webhook = {{ secret_env = "WASYNC_TEST_SECRET", max_body_bytes = 65536 }}
-
-[connectors.out]
-plugin = "jsonl"
-dirs = [{{ host = "out", guest = "/data" }}]
-settings.entities.PageView = {{ file = "pageviews.jsonl", id_field = "id", watermark_field = "at", kind = "event", upsert_key = "wasync_id" }}
-settings.entities.Order = {{ file = "orders.jsonl", id_field = "id", watermark_field = "at", upsert_key = "wasync_id" }}
-
-[[pipeline]]
-name = "orders"
-entity = "Order"
-schedule = "1h"
-
-[[pipeline.source]]
-connector = "events"
-entity = "Order"
-fields = {{ status = {{ from = "status", transforms = [{{ plugin = {HOSTILE:?} }}] }}, total = "total" }}
-
-[[pipeline.destination]]
-connector = "out"
-entity = "Order"
-external_id_field = "wasync_id"
-fields = {{ status = "status", total = "total" }}
-
-[[pipeline]]
-name = "pageviews"
-entity = "PageView"
-schedule = "1h"
-
-[[pipeline.source]]
-connector = "events"
-entity = "PageView"
-fields = {{ url = "url", user = "user" }}
-
-[[pipeline.destination]]
-connector = "out"
-entity = "PageView"
-external_id_field = "wasync_id"
-fields = {{ url = "url", user = "user" }}
-"#
-    );
-    let path = dir.join("wasync.toml");
-    std::fs::write(&path, text).expect("write the pipeline file");
-    path
-}
 
 #[test]
 fn serve_a_plugin_stuck_in_one_pipeline_does_not_delay_another() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let config = two_pipelines(dir.path());
+    // Orders (through the hostile transform on `status`) and page views, both by webhook.
+    let collector = Collector::start(0).expect("collector");
+    let status = format!(r#"{{ from = "status", transforms = [{{ plugin = {HOSTILE:?} }}] }}"#);
+    let config = service::pipeline_with(dir.path(), &collector.url(), &status);
     let service = service::Service::start_with(
         &config,
         "127.0.0.1:0",
