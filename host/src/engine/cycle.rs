@@ -78,6 +78,8 @@ pub fn run(p: &Pipeline, store: &mut Store, options: &Options) -> anyhow::Result
     report.stage("merge", t);
     abort_point("merge");
     drop(snapshot);
+    // The records read were kept for the merge stage to set aside: no later stage needs them.
+    batch.taken = Vec::new();
 
     // 5. Save records and log transactions, in one store transaction.
     let t = Instant::now();
