@@ -620,3 +620,52 @@ fn a_burst_of_webhooks_is_summed_up_in_a_few_plain_lines_of_a_log_file() {
         .sum();
     assert_eq!(read_total, WEBHOOKS as u64, "{text}");
 }
+
+#[test]
+fn a_closed_stdout_does_not_stop_the_service() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let collector = Collector::start(0).expect("collector");
+    let config = pipeline(dir.path(), &collector.url());
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_wasync"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+        .arg(&config)
+        .env("WASYNC_CACHE_DIR", service::cache_dir())
+        .env("WASYNC_TEST_SECRET", service::SECRET)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start wasync serve");
+    let mut first = String::new();
+    let mut stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
+    stdout.read_line(&mut first).expect("a first line");
+    let url = first
+        .trim()
+        .strip_prefix("wasync serve: listening on ")
+        .expect("the address")
+        .to_owned();
+    // Whoever read the service's output goes away; it must go on serving.
+    drop(stdout);
+    let http = reqwest::blocking::Client::new();
+    let body = service::page_view_body("/after-the-reader-left");
+    let headers = standard_headers(service::SECRET, "closed-1", &body);
+    let (status, answer) = service::post(&http, &url, "events", &body, &headers);
+    assert_eq!(status, 200, "{answer}");
+    assert!(
+        collector.wait_for(1, Duration::from_secs(30)),
+        "the page view was not delivered"
+    );
+    let health = http
+        .get(format!("{url}/health"))
+        .send()
+        .expect("GET /health");
+    assert!(health.status().is_success());
+    std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill -TERM");
+    let out = child.wait_with_output().expect("wait");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+}

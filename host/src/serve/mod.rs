@@ -176,7 +176,7 @@ pub fn run(options: &Options) -> anyhow::Result<()> {
     LINES.flush();
     served?;
     cycles?;
-    println!("wasync serve: stopped");
+    say(format_args!("wasync serve: stopped"));
     Ok(())
 }
 
@@ -205,12 +205,18 @@ fn show(report: &Report) {
     LINES.show(report);
 }
 
+/// Prints a line to stdout (what the service did); a closed stdout must not stop it.
+fn say(line: std::fmt::Arguments<'_>) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}").and_then(|()| out.flush());
+}
+
 /// Prints a line; a closed stdout or stderr must not stop the service.
 fn print(line: lines::Line<'_>) {
     let _ = match line {
         lines::Line::Summary(text) => {
-            let mut out = std::io::stdout().lock();
-            writeln!(out, "{text}").and_then(|()| out.flush())
+            say(format_args!("{text}"));
+            Ok(())
         }
         lines::Line::Error(text) => writeln!(std::io::stderr().lock(), "{text}"),
     };

@@ -14,7 +14,6 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::{Value as Json, json};
-use std::io::Write;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::mpsc::Sender;
@@ -41,11 +40,7 @@ pub fn serve(listen: SocketAddr, front: Front) -> anyhow::Result<()> {
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
         let addr = listener.local_addr()?;
-        {
-            let mut out = std::io::stdout().lock();
-            writeln!(out, "wasync serve: listening on http://{addr}")?;
-            out.flush()?;
-        }
+        super::say(format_args!("wasync serve: listening on http://{addr}"));
         let app = Router::new()
             .route("/health", get(health))
             .route("/status", get(status))

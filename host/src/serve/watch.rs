@@ -221,7 +221,7 @@ impl Watcher {
         match built {
             Ok(()) => {
                 for s in &new_plugins {
-                    println!(
+                    super::say(format_args!(
                         "wasync serve: plugin `{}` now serves version {}{}",
                         s.plugin,
                         s.to,
@@ -229,10 +229,13 @@ impl Watcher {
                             .as_deref()
                             .map(|f| format!(" (was {f})"))
                             .unwrap_or_default()
-                    );
+                    ));
                 }
                 if config_changed {
-                    println!("wasync serve: applied {}", self.path.display());
+                    super::say(format_args!(
+                        "wasync serve: applied {}",
+                        self.path.display()
+                    ));
                     outcome.config = "applied".into();
                 }
                 let mut board = self.board.lock();
