@@ -77,15 +77,45 @@ fn ingest_from(
     }
 }
 
-/// Appends `bytes` with a single write, creating the file if it is missing.
+/// Appends `bytes` with a single write, creating the file if it is missing. A file that
+/// ends inside a line (an append cut off by a crash, or a line typed without its newline)
+/// gets that line ended first, so the new lines stand on their own: the torn line is then
+/// read as a bad line, set aside where a user sees it, and glues nothing to what follows.
 pub fn append(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    let torn = ends_inside_a_line(path).map_err(|e| io_error("cannot read", path, e))?;
     let mut file = OpenOptions::new()
         .append(true)
         .create(true)
         .open(path)
         .map_err(|e| missing_dir(path).unwrap_or_else(|| io_error("cannot open", path, e)))?;
-    file.write_all(bytes)
-        .map_err(|e| io_error("cannot append to", path, e))
+    let result = match torn {
+        true => {
+            let mut ended = Vec::with_capacity(bytes.len() + 1);
+            ended.push(b'\n');
+            ended.extend_from_slice(bytes);
+            file.write_all(&ended)
+        }
+        false => file.write_all(bytes),
+    };
+    result.map_err(|e| io_error("cannot append to", path, e))
+}
+
+/// Whether the file's last byte is something other than a newline (a missing or empty
+/// file ends no line). Read through a handle of its own: under WASI, a handle opened to
+/// append does not read where it seeks.
+fn ends_inside_a_line(path: &Path) -> std::io::Result<bool> {
+    let mut file = match File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(e),
+    };
+    if file.metadata()?.len() == 0 {
+        return Ok(false);
+    }
+    file.seek(SeekFrom::End(-1))?;
+    let mut last = [0u8; 1];
+    file.read_exact(&mut last)?;
+    Ok(last[0] != b'\n')
 }
 
 /// An error when the file's directory does not exist: the file is not merely missing, the

@@ -214,6 +214,46 @@ fn writes_are_read_back_after_everything_before() -> Result<(), Error> {
 }
 
 #[test]
+fn a_line_torn_by_a_crash_glues_nothing_to_the_next_write() -> Result<(), Error> {
+    let dir = TempDir::new("torn");
+    let path = dir.file("accounts.jsonl");
+    // An append cut off mid-line: the file ends inside a record.
+    append(
+        &path,
+        "{\"Id\": \"a\", \"SystemModstamp\": \"2026-01-01T00:00:00Z\", \"Name\": \"A\"}\n{\"Id\": \"b\", \"Sys",
+    );
+    let connector = dir.connector(ACCOUNT)?;
+    let created = connector.write(
+        "Account",
+        vec![Change::Upsert {
+            id: None,
+            fields: vec![field("Name", "Acme"), field("wasync_id", "u1")],
+        }],
+    );
+    assert_eq!(created, [Ok("Account-u1".to_owned())]);
+    let text = fs::read_to_string(&path).map_err(|e| Error::Other(e.to_string()))?;
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    assert_eq!(
+        lines[1], "{\"Id\": \"b\", \"Sys",
+        "the torn line stands alone"
+    );
+    // The written record is whole, and read back; the torn line is set aside, not lost.
+    let all = read_all(&dir.connector(ACCOUNT)?, 10)?;
+    assert!(
+        all.iter()
+            .any(|r| r.id == "Account-u1" && r.get("Name") == Some(&Value::Text("Acme".into())))
+    );
+    assert!(
+        all.iter().any(
+            |r| matches!(r.get("_error"), Some(Value::Text(m)) if m.starts_with("line 2: not JSON"))
+        ),
+        "{all:?}"
+    );
+    Ok(())
+}
+
+#[test]
 fn describes_the_fields_seen() -> Result<(), Error> {
     let dir = TempDir::new("describe");
     let connector = dir.connector(ACCOUNT)?;
