@@ -265,6 +265,46 @@ fn a_second_cycle_without_upstream_changes_writes_nothing() {
 }
 
 #[test]
+fn a_destination_file_torn_mid_line_gets_whole_lines_after_it_and_the_torn_one_is_set_aside() {
+    let example = Example::new();
+    let companies = example.file("hubspot", "companies.jsonl");
+    {
+        // A write cut off by a crash: the file ends inside a line.
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&companies)
+            .expect("open");
+        write!(f, r#"{{"id": "torn-1", "na"#).expect("append");
+    }
+    example.cycle();
+    let text = std::fs::read_to_string(&companies).expect("read");
+    let torn = text
+        .lines()
+        .filter(|l| l.contains("torn-1"))
+        .collect::<Vec<_>>();
+    assert_eq!(
+        torn,
+        [r#"{"id": "torn-1", "na"#],
+        "the torn line stands alone"
+    );
+    for line in text.lines().filter(|l| !l.contains("torn-1")) {
+        serde_json::from_str::<Json>(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+    }
+    // Read back, the torn line is set aside, naming where it is; nothing else is.
+    example.cycle();
+    let quarantined = example.json_lines(&["quarantine", "list", "--json"]);
+    assert_eq!(quarantined.len(), 1, "{quarantined:?}");
+    assert_eq!(quarantined[0]["stage"], "read");
+    assert!(
+        quarantined[0]["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("not JSON")),
+        "{quarantined:?}"
+    );
+}
+
+#[test]
 fn salesforce_is_authoritative_for_name_and_an_older_change_never_wins() {
     let example = Example::new();
     example.sync();
