@@ -114,9 +114,10 @@ pub fn run(
             return Err(e);
         }
     }
-    let mut pruned = std::time::Instant::now() - PRUNE_EVERY;
+    // When received changes were last forgotten: never yet, so at once.
+    let mut pruned: Option<std::time::Instant> = None;
     loop {
-        if pruned.elapsed() >= PRUNE_EVERY {
+        if pruned.is_none_or(|p| p.elapsed() >= PRUNE_EVERY) {
             let before = now_micros() - remember.as_micros() as i64;
             match store.transaction(|tx| tx.prune_intake(before)) {
                 Ok(forgotten) => {
@@ -124,9 +125,10 @@ pub fn run(
                 }
                 Err(e) => tracing::warn!("cannot forget old received changes: {e}"),
             }
-            pruned = std::time::Instant::now();
+            pruned = Some(std::time::Instant::now());
         }
-        match wakes.recv_timeout(PRUNE_EVERY.saturating_sub(pruned.elapsed())) {
+        let next_prune = pruned.map_or(Duration::ZERO, |p| PRUNE_EVERY.saturating_sub(p.elapsed()));
+        match wakes.recv_timeout(next_prune) {
             Ok(Wake::Received) => workers.tell_all(|| Msg::Received),
             Ok(Wake::Swap(next)) => {
                 let reply = next.reply.clone();
