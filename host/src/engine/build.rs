@@ -2,14 +2,16 @@
 //! and grants each exactly what it needs.
 
 use super::authority::Authority;
+use super::lookup::StoreLookup;
+use super::order::Ahead;
 use crate::config::{Config, DestinationConfig, FieldMapping, OnDelete, PipelineConfig, PluginUse};
 use crate::http::Client;
-use crate::plugin::bindings::{EntityKind, Error as PluginErrorValue, Field, Record, Value};
+use crate::plugin::bindings::EntityKind;
 use crate::plugin::{
-    Bindings, DirGrant, Function, Grants, Instance, LookupGrant, LookupSource, Plugin, Policy,
-    Runtime, System, Transformer,
+    Bindings, DirGrant, Function, Grants, Instance, LookupGrant, Plugin, Policy, Runtime, System,
+    Transformer,
 };
-use crate::store::Store;
+use crate::store::{Endpoint, Store};
 use anyhow::{Context, bail};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -75,6 +77,19 @@ pub struct Source {
     pub functions: Vec<Step<Function>>,
     /// The source field pipelines.
     pub fields: Vec<FieldPipe>,
+    /// What its last read brought past the cycle's horizon.
+    pub ahead: Ahead,
+}
+
+impl Source {
+    /// How the store keys this source of pipeline `pipeline`.
+    pub fn endpoint<'a>(&'a self, pipeline: &'a str) -> Endpoint<'a> {
+        Endpoint {
+            pipeline,
+            connector: &self.connector,
+            entity: &self.entity,
+        }
+    }
 }
 
 /// A destination of a pipeline.
@@ -219,59 +234,6 @@ impl Loader<'_> {
     }
 }
 
-/// Lookups for entity functions: a read-only connection of its own on the store, so plugins
-/// see what earlier cycles committed.
-pub struct StoreLookup(Mutex<Store>);
-
-impl StoreLookup {
-    /// Holds one read snapshot for the lookups until the guard drops: an entity function
-    /// looks up once per record, and each lookup outside a transaction took SQLite's locks
-    /// anew.
-    pub fn snapshot(&self) -> anyhow::Result<LookupSnapshot<'_>> {
-        let began = self
-            .0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .begin_read()?;
-        Ok(LookupSnapshot(began.then_some(self)))
-    }
-}
-
-/// See [`StoreLookup::snapshot`].
-#[must_use = "the snapshot ends when this drops"]
-pub struct LookupSnapshot<'a>(Option<&'a StoreLookup>);
-
-impl Drop for LookupSnapshot<'_> {
-    fn drop(&mut self) {
-        if let Some(lookups) = self.0 {
-            lookups
-                .0
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .end_read();
-        }
-    }
-}
-
-impl LookupSource for StoreLookup {
-    fn find(
-        &self,
-        entity: &str,
-        matching: &[Field],
-        limit: u32,
-    ) -> Result<Vec<Record>, PluginErrorValue> {
-        let store = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        let matching: Vec<(&str, &Value)> = matching
-            .iter()
-            .map(|f| (f.name.as_str(), &f.value))
-            .collect();
-        let found = store
-            .find(entity, &matching, limit.min(1000))
-            .map_err(|e| PluginErrorValue::Unavailable(e.to_string()))?;
-        Ok(found.into_iter().map(super::record_of).collect())
-    }
-}
-
 /// Builds every pipeline of `config`, taking plugins from `preloaded` where it has them;
 /// returns the pipelines and every plugin they use.
 pub fn pipelines(
@@ -294,9 +256,7 @@ pub fn pipelines(
         }
         // A connection of its own per pipeline: each holds its own snapshot while its entity
         // functions run, and pipelines may run at once (`wasync serve`).
-        let lookups = Arc::new(StoreLookup(Mutex::new(Store::open_read_only(
-            store.path(),
-        )?)));
+        let lookups = Arc::new(StoreLookup::new(Store::open_read_only(store.path())?));
         pipelines.push(pipeline(
             config,
             p,
@@ -444,6 +404,7 @@ fn pipeline(
             http,
             functions,
             fields: loader.field_pipes(&s.fields, &at)?,
+            ahead: Ahead::default(),
         });
     }
     let merge = match &p.merge {

@@ -5,7 +5,7 @@
 use super::work::Batch;
 use super::{Pipeline, Report, abort_point, entity, fields, merge, now_micros, read, save, write};
 use crate::http::Client;
-use crate::store::{Endpoint, Store, Tx, encode_value};
+use crate::store::{Store, Tx, encode_value};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -57,9 +57,7 @@ pub fn run(p: &Pipeline, store: &mut Store, options: &Options) -> anyhow::Result
 
     // 2. Source entity pipeline.
     let t = Instant::now();
-    let lookups = p.lookups.snapshot()?;
-    entity::source(p, &mut batch, &mut report, now);
-    drop(lookups);
+    entity::source(p, store, &mut batch, &mut report, now)?;
     report.stage("source-entity", t);
     abort_point("source-entity");
 
@@ -87,8 +85,12 @@ pub fn run(p: &Pipeline, store: &mut Store, options: &Options) -> anyhow::Result
     report.stage("save", t);
     abort_point("save");
 
-    // 6–8. Destination entity pipeline, destination field pipelines, write.
-    write::destinations(p, store, &mut report, now)?;
+    // 6–8. Destination entity pipeline, destination field pipelines, write; held while a
+    // source has not yet been read through once.
+    report.held_for = write::held(p, store, &batch)?;
+    if report.held_for.is_empty() {
+        write::destinations(p, store, &mut report, now)?;
+    }
 
     for (client, before) in clients.iter().zip(calls_before) {
         let calls = client.calls_today().saturating_sub(before);
@@ -103,14 +105,11 @@ pub fn run(p: &Pipeline, store: &mut Store, options: &Options) -> anyhow::Result
     let stages = serde_json::to_string(&report.stages)?;
     store.transaction(|tx| {
         for (index, (watermark, id)) in &batch.cursors {
-            let s = &p.sources[*index];
             let watermark = encode_value(watermark).to_string();
-            let endpoint = Endpoint {
-                pipeline: &p.name,
-                connector: &s.connector,
-                entity: &s.entity,
-            };
-            tx.set_source_cursor(endpoint, &watermark, id, now)?;
+            tx.set_source_cursor(p.sources[*index].endpoint(&p.name), &watermark, id, now)?;
+        }
+        for index in &batch.caught_up {
+            tx.set_caught_up(p.sources[*index].endpoint(&p.name), now)?;
         }
         save_calls(tx, &clients)?;
         tx.finish_cycle(cycle, now_micros(), "done", &counts, &stages)

@@ -3,6 +3,7 @@
 //! record, or stops it; a record it fails on is quarantined and the rest go on.
 
 use super::build::Step;
+use super::fields::{self, new_id};
 use super::read::set_aside;
 use super::work::{Batch, Incoming};
 use super::{Pipeline, Report, per_item};
@@ -10,9 +11,28 @@ use crate::plugin::Function;
 use crate::plugin::bindings::EntityKind;
 use crate::plugin::bindings::Record;
 use crate::plugin::bindings::entity_function::exports::wasync::plugin::entity::Outcome;
+use crate::store::Store;
 
 /// Stage 2: the source entity pipelines. Events skip it.
-pub fn source(p: &Pipeline, batch: &mut Batch, report: &mut Report, now: i64) {
+///
+/// Lookups find the stored records and those this batch will create, each newer than the
+/// one before it in the cycle's order: a record attached to one created earlier in the batch
+/// ends as it would have had they come in different cycles.
+pub fn source(
+    p: &Pipeline,
+    store: &Store,
+    batch: &mut Batch,
+    report: &mut Report,
+    now: i64,
+) -> anyhow::Result<()> {
+    for (at, item) in batch.incoming.iter_mut().enumerate() {
+        item.position = at;
+    }
+    if p.sources.iter().all(|s| s.functions.is_empty()) {
+        return Ok(());
+    }
+    let pending = fields::pending(p, store, batch, now)?;
+    let _lookups = p.lookups.snapshot_with(pending)?;
     let mut by_source: Vec<Vec<Incoming>> = p.sources.iter().map(|_| Vec::new()).collect();
     for item in std::mem::take(&mut batch.incoming) {
         if let Some(records) = by_source.get_mut(item.source) {
@@ -31,34 +51,47 @@ pub fn source(p: &Pipeline, batch: &mut Batch, report: &mut Report, now: i64) {
                 let results = apply(step, &p.entity, &inputs);
                 let mut next = Vec::with_capacity(records.len());
                 for ((mut item, input), result) in records.into_iter().zip(inputs).zip(results) {
-                    item.record = input;
                     match result {
-                        Ok(Outcome::Keep(record)) => {
-                            item.record = record;
-                            next.push(item);
-                        }
-                        Ok(Outcome::Attach(attached)) => {
-                            item.record = attached.record;
-                            item.attached = Some(attached.unified_id);
-                            report.attached += 1;
-                            next.push(item);
+                        Ok(Outcome::Keep(record)) => returned(&mut item, &input, record),
+                        Ok(Outcome::Attach(a)) => {
+                            // Attached to the very record it creates: found first as pending.
+                            if a.unified_id != new_id(&source.connector, &source.entity, &input.id)
+                            {
+                                report.attached += 1;
+                                item.attached = Some(a.unified_id);
+                            }
+                            returned(&mut item, &input, a.record);
                         }
                         Ok(Outcome::Stop(reason)) => {
                             report.stopped += 1;
-                            tracing::debug!(record = %item.record.id, "stopped by {}: {reason}", step.label);
+                            tracing::debug!(record = %input.id, "stopped by {}: {reason}", step.label);
+                            continue;
                         }
                         Err(reason) => {
                             let reason = format!("{}: {reason}", step.label);
-                            set_aside(p, batch, index, "source-entity", &item.record, reason, now);
+                            set_aside(p, batch, index, "source-entity", &input, reason, now);
+                            continue;
                         }
                     }
+                    next.push(item);
                 }
                 records = next;
             }
         }
         kept.extend(records);
     }
+    kept.sort_by_key(|i| i.position);
     batch.incoming = kept;
+    Ok(())
+}
+
+/// Gives `item` back its record as a function returned it; fields mapped from the record
+/// that went in no longer hold if the function changed it.
+fn returned(item: &mut Incoming, input: &Record, record: Record) {
+    if record != *input {
+        item.mapped = None;
+    }
+    item.record = record;
 }
 
 /// What stands in an item's place while its record is lent to a function: allocates nothing.

@@ -8,12 +8,11 @@ use super::read::set_aside;
 use super::work::{Batch, Incoming, Mapping, Op, Work};
 use super::{Pipeline, field, per_item};
 use crate::plugin::bindings::{EntityKind, Record, Value};
-use crate::store::{Stamp, Store, decode_value, encode_value};
+use crate::store::{Stamp, Store, Unified, decode_value, encode_value};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
-/// A mapped field: target name, value, and the plugin that made the value (if any).
-pub type Mapped = Vec<(String, Value, Option<String>)>;
+pub use super::work::Mapped;
 
 /// Maps the fields of each record through `pipes`. A record lacking a mapping's source field
 /// gets nothing for that field (unknown is not empty). One result per record: its mapped
@@ -81,68 +80,114 @@ fn change_time(record: &Record, now: i64) -> i64 {
     }
 }
 
-/// Stage 3: source field pipelines, unified ids, change detection and data authority.
-pub fn source(p: &Pipeline, store: &Store, batch: &mut Batch, now: i64) -> anyhow::Result<()> {
-    let incoming = std::mem::take(&mut batch.incoming);
+/// Maps the fields of every live record of `batch` not mapped yet, one batch per source.
+pub fn premap(p: &Pipeline, batch: &mut Batch) {
     for (index, source) in p.sources.iter().enumerate() {
-        let items: Vec<(usize, &Incoming)> = incoming
-            .iter()
-            .enumerate()
-            .filter(|(_, i)| i.source == index)
+        let items: Vec<&mut Incoming> = batch
+            .incoming
+            .iter_mut()
+            .filter(|i| i.source == index && i.mapped.is_none() && !i.record.deleted)
             .collect();
-        let live: Vec<&Record> = items
+        if items.is_empty() {
+            continue;
+        }
+        let records: Vec<&Record> = items.iter().map(|i| &i.record).collect();
+        let mapped = map(&source.fields, &records);
+        for (item, fields) in items.into_iter().zip(mapped) {
+            item.mapped = Some(fields);
+        }
+    }
+}
+
+/// The unified records `batch` would create, as lookups should find them while the source
+/// entity pipeline runs: one per live object record no ID mapping knows yet, with its mapped
+/// fields, `created` in the order the cycle takes the records in. Maps the records.
+pub fn pending(
+    p: &Pipeline,
+    store: &Store,
+    batch: &mut Batch,
+    now: i64,
+) -> anyhow::Result<Vec<Unified>> {
+    premap(p, batch);
+    let mut pending = Vec::new();
+    for item in &batch.incoming {
+        let source = &p.sources[item.source];
+        let Some(Ok(fields)) = &item.mapped else {
+            continue;
+        };
+        if source.kind == EntityKind::Event
+            || store
+                .mapping(&source.connector, &source.entity, &item.record.id)?
+                .is_some()
+        {
+            continue;
+        }
+        let mut new = Work::new(
+            &new_id(&source.connector, &source.entity, &item.record.id),
+            &source.label,
+            now + item.position as i64,
+        )
+        .after;
+        new.fields = fields
             .iter()
-            .filter(|(_, i)| !i.record.deleted)
-            .map(|(_, i)| &i.record)
+            .map(|(name, value, _)| (name.clone(), value.clone()))
             .collect();
-        let mut mapped = map(&source.fields, &live).into_iter();
-        for (at, item) in items {
-            let fields = if item.record.deleted {
-                Ok(Vec::new())
-            } else {
-                mapped.next().unwrap_or_else(|| Ok(Vec::new()))
-            };
-            let fields = match fields {
-                Ok(fields) => fields,
-                Err(reason) => {
-                    set_aside(p, batch, index, "source-fields", &item.record, reason, now);
-                    continue;
-                }
-            };
-            let stamp = Stamp {
-                source: source.label.clone(),
-                at: change_time(&item.record, now),
-            };
-            let changed = if source.kind == EntityKind::Event {
-                append_event(p, store, batch, item, fields, stamp, now)?
-            } else {
-                apply_change(p, store, batch, item, fields, stamp, now)?
-            };
-            if let Some(w) = changed.and_then(|id| batch.work.get_mut(&id)) {
-                w.inputs.push(at);
+        pending.push(new);
+    }
+    Ok(pending)
+}
+
+/// Stage 3: source field pipelines, unified ids, change detection and data authority, each
+/// record in the order the cycle takes them in, so that a batch ends as if its records had
+/// come one at a time.
+pub fn source(p: &Pipeline, store: &Store, batch: &mut Batch, now: i64) -> anyhow::Result<()> {
+    premap(p, batch);
+    let mut incoming = std::mem::take(&mut batch.incoming);
+    incoming.sort_by_key(|i| i.position);
+    for (at, item) in incoming.iter_mut().enumerate() {
+        let index = item.source;
+        let source = &p.sources[index];
+        let fields = match item.mapped.take() {
+            Some(Ok(fields)) if !item.record.deleted => fields,
+            Some(Err(reason)) if !item.record.deleted => {
+                set_aside(p, batch, index, "source-fields", &item.record, reason, now);
+                continue;
             }
-            if let Some(q) = item.retry_of {
-                batch.resolved.push(q);
-            }
+            _ => Vec::new(),
+        };
+        let stamp = Stamp {
+            source: source.label.clone(),
+            at: change_time(&item.record, now),
+        };
+        let changed = if source.kind == EntityKind::Event {
+            append_event(p, store, batch, item, fields, stamp, now)?
+        } else {
+            apply_change(p, store, batch, item, fields, stamp, now)?
+        };
+        if let Some(w) = changed.and_then(|id| batch.work.get_mut(&id)) {
+            w.inputs.push(at);
+        }
+        if let Some(q) = item.retry_of {
+            batch.resolved.push(q);
         }
     }
     batch.taken = incoming;
     Ok(())
 }
 
-/// Loads (or starts) the working copy of unified record `id`.
+/// Loads (or starts, as created at `created`) the working copy of unified record `id`.
 fn work<'a>(
     p: &Pipeline,
     store: &Store,
     batch: &'a mut Batch,
     id: &str,
     source: &str,
-    now: i64,
+    created: i64,
 ) -> anyhow::Result<&'a mut Work> {
     if !batch.work.contains_key(id) {
         let work = match store.record(&p.entity, id)? {
             Some(record) => Work::existing(record),
-            None => Work::new(id, source, now),
+            None => Work::new(id, source, created),
         };
         batch.work.insert(id.to_owned(), work);
     }
@@ -199,7 +244,8 @@ fn apply_change(
     let id = mapped
         .or_else(|| item.attached.clone())
         .unwrap_or_else(|| new_id(&source.connector, &source.entity, external));
-    let w = work(p, store, batch, &id, &source.label, now)?;
+    let created = now + item.position as i64;
+    let w = work(p, store, batch, &id, &source.label, created)?;
     w.mappings.push(mapping(source, &item.record));
     if item.record.deleted {
         if w.before.is_some() && !w.after.deleted {

@@ -17,7 +17,9 @@ mod build;
 pub mod cycle;
 pub mod entity;
 pub mod fields;
+mod lookup;
 pub mod merge;
+pub mod order;
 pub mod read;
 pub mod report;
 pub mod save;
@@ -25,6 +27,7 @@ pub mod work;
 pub mod write;
 
 pub use build::{Destination, FieldPipe, Pipeline, Plugins, Source, Step, Use, connect};
+pub use lookup::StoreLookup;
 pub use report::Report;
 
 use crate::config::Config;

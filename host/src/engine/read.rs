@@ -5,11 +5,12 @@
 //! A micro-batch (`wasync serve`, changes received by webhook) reads the store's intake
 //! instead: the changes connectors' webhooks turned requests into, in the order they came.
 
+use super::order;
 use super::work::{Batch, Incoming};
 use super::{Pipeline, Report, field, record_from_json, record_json};
 use crate::plugin::bindings::Value;
 use crate::plugin::bindings::connector::exports::wasync::plugin::external::{Cursor, ReadRequest};
-use crate::store::{Endpoint, Quarantined, Store, decode_value};
+use crate::store::{Quarantined, Store, decode_value};
 use crate::value::describe;
 
 /// The stages whose failures are retried by taking the source record in again.
@@ -96,18 +97,19 @@ pub fn read(
     if quarantine_only {
         return Ok(());
     }
+    let mut pages = Vec::new();
+    let behind: Vec<bool> = p.sources.iter().map(|s| s.ahead.behind()).collect();
     for (index, source) in p.sources.iter().enumerate().filter(|(_, s)| s.enabled) {
-        let after = store
-            .read()
-            .source_cursor(Endpoint {
-                pipeline: &p.name,
-                connector: &source.connector,
-                entity: &source.entity,
-            })?
-            .and_then(|(watermark, id)| {
-                let watermark = decode_value(&serde_json::from_str(&watermark).ok()?);
-                Some(Cursor { watermark, id })
-            });
+        let stored = store.read().source_cursor(source.endpoint(&p.name))?;
+        let others_behind = behind.iter().enumerate().any(|(i, b)| *b && i != index);
+        if let Some(page) = source.ahead.take(stored.as_ref(), others_behind) {
+            pages.push((index, page));
+            continue;
+        }
+        let after = stored.and_then(|(watermark, id)| {
+            let watermark = decode_value(&serde_json::from_str(&watermark).ok()?);
+            Some(Cursor { watermark, id })
+        });
         let until = (!source.delay.is_zero())
             .then(|| Value::Timestamp(now - source.delay.as_micros() as i64));
         let request = ReadRequest {
@@ -116,22 +118,26 @@ pub fn read(
             until,
             limit: source.batch,
         };
-        let page = match source.system.lock().read(&request) {
-            Ok(Ok(page)) => page,
-            Ok(Err(error)) => {
-                report.errors.push(format!(
-                    "{}: read failed: {}",
-                    source.label,
-                    describe(&error)
-                ));
-                continue;
-            }
-            Err(error) => {
-                report.errors.push(format!("{}: {error}", source.label));
-                continue;
-            }
-        };
+        match source.system.lock().read(&request) {
+            Ok(Ok(page)) => pages.push((index, page)),
+            Ok(Err(error)) => report.errors.push(format!(
+                "{}: read failed: {}",
+                source.label,
+                describe(&error)
+            )),
+            Err(error) => report.errors.push(format!("{}: {error}", source.label)),
+        }
+    }
+    let horizon = order::horizon(p, &pages);
+    let start = batch.incoming.len();
+    for (index, mut page) in pages {
+        let source = &p.sources[index];
+        let stored = store.read().source_cursor(source.endpoint(&p.name))?;
+        order::cut(source, &mut page, horizon.as_ref(), stored);
         report.more |= page.more;
+        if !page.more {
+            batch.caught_up.push(index);
+        }
         if let Some(last) = page.records.last() {
             batch
                 .cursors
@@ -143,6 +149,16 @@ pub fn read(
             admit(p, batch, index, record, None, now);
         }
     }
+    // The cycle takes the records in one order, whatever the batch size or the order the
+    // sources are listed in (a stable sort: each source's own order holds within).
+    batch.incoming[start..].sort_by(|a, b| {
+        let b_label = &p.sources[b.source].label;
+        order::order(
+            &a.record.watermark,
+            &p.sources[a.source].label,
+            (&b.record.watermark, b_label.as_str()),
+        )
+    });
     Ok(())
 }
 
@@ -168,6 +184,8 @@ fn admit(
             record,
             attached: None,
             retry_of,
+            position: 0,
+            mapped: None,
         }),
     }
 }

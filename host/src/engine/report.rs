@@ -43,6 +43,9 @@ pub struct Report {
     pub api_calls: BTreeMap<String, u64>,
     /// Whether any source said more records are waiting.
     pub more: bool,
+    /// Sources not yet read through once, which destination writes wait for (see
+    /// `write::held`).
+    pub held_for: Vec<String>,
     /// Milliseconds per stage, in the order they ran.
     pub stages: BTreeMap<String, f64>,
     /// When the cycle started.
@@ -73,8 +76,15 @@ impl Report {
             true => String::new(),
             false => format!(", API calls: {}", calls.join(", ")),
         };
+        let held = match self.held_for.is_empty() {
+            true => String::new(),
+            false => format!(
+                ", writes wait for the first read through {}",
+                self.held_for.join(", ")
+            ),
+        };
         format!(
-            "cycle {} of `{}`: read {}, created {}, updated {}, deleted {}, merged {}, written {}, skipped {}, quarantined {}{calls} ({:.0} ms)",
+            "cycle {} of `{}`: read {}, created {}, updated {}, deleted {}, merged {}, written {}, skipped {}, quarantined {}{calls}{held} ({:.0} ms)",
             self.cycle,
             self.pipeline,
             self.read,

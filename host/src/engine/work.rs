@@ -15,7 +15,15 @@ pub struct Incoming {
     pub attached: Option<String>,
     /// The quarantine entry this is a retry of.
     pub retry_of: Option<i64>,
+    /// Its place in the order the cycle takes records in (see `read`).
+    pub position: usize,
+    /// Its unified fields, when mapped before the entity pipeline needed them (see
+    /// `fields::pending`) and not changed since.
+    pub mapped: Option<Result<Mapped, String>>,
 }
+
+/// A mapped field: target name, value, and the plugin that made the value (if any).
+pub type Mapped = Vec<(String, Value, Option<String>)>;
 
 /// One change to the transaction log, before it has a position.
 #[derive(Debug, Clone, PartialEq)]
@@ -76,6 +84,8 @@ pub struct Batch {
     pub taken: Vec<Incoming>,
     /// New cursor per source index: (watermark, id) of the last record read.
     pub cursors: BTreeMap<usize, (Value, String)>,
+    /// Sources (indexes) whose read this cycle reached their end.
+    pub caught_up: Vec<usize>,
     /// Changed unified records by id.
     pub work: BTreeMap<String, Work>,
     /// Merges: (loser, winner).

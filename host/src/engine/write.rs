@@ -4,10 +4,11 @@
 //! New external ids are recorded; the destination watermark moves when all are written.
 
 use super::build::Destination;
+use super::work::Batch;
 use super::{Pipeline, Report, abort_point, entity, fields, per_item, record_json, record_of};
 use crate::config::OnDelete;
 use crate::plugin::bindings::connector::exports::wasync::plugin::external::{Change, Upsert};
-use crate::plugin::bindings::{Field, Value};
+use crate::plugin::bindings::{EntityKind, Field, Value};
 use crate::store::{Endpoint, Quarantined, Store, encode_fields};
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -36,6 +37,24 @@ pub fn destinations(
         destination(p, d, store, report, now)?;
     }
     Ok(())
+}
+
+/// The sources a pipeline's writes wait for: its enabled object sources not yet read
+/// through to their end once (counting this cycle's reads). A pipeline's first sync thus
+/// unifies every source before it writes anything: a company in both systems meets its twin
+/// in the store, however the reads are paged, instead of being created in the other system
+/// first. Events are never matched or merged, so their pipelines never wait.
+pub fn held(p: &Pipeline, store: &Store, batch: &Batch) -> anyhow::Result<Vec<String>> {
+    let mut waiting = Vec::new();
+    for (index, s) in p.sources.iter().enumerate() {
+        if !s.enabled || s.kind == EntityKind::Event || batch.caught_up.contains(&index) {
+            continue;
+        }
+        if !store.read().caught_up(s.endpoint(&p.name))? {
+            waiting.push(s.label.clone());
+        }
+    }
+    Ok(waiting)
 }
 
 /// How the store keys destination `d` of `p`.

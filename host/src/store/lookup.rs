@@ -5,6 +5,7 @@
 use super::{Result, Store, Unified, codec, schema, unified_from_row};
 use crate::Value;
 use rusqlite::{OptionalExtension, params};
+use std::collections::BTreeMap;
 
 /// A lookup's statement: the entity and fields it matches on, and its SQL.
 pub(super) struct Lookup {
@@ -91,6 +92,29 @@ impl Store {
             .is_some();
         Ok(exists)
     }
+}
+
+/// Whether `fields` equal all of `matching` as [`Store::find`]'s query compares them: text
+/// trimmed of spaces and lowercased (ASCII), other values by their stored JSON. For records
+/// not yet stored.
+pub fn lookup_matches(fields: &BTreeMap<String, Value>, matching: &[(&str, &Value)]) -> bool {
+    let normal = |v: &Value, trim: fn(&str) -> &str| match v {
+        Value::Null => None,
+        Value::Text(t) => Some(trim(t).to_ascii_lowercase()),
+        other => Some(codec::encode_value(other).to_string()),
+    };
+    !matching.is_empty()
+        && matching.iter().all(|(field, value)| {
+            let (Some(needle), Some(have)) = (
+                normal(value, str::trim),
+                fields
+                    .get(*field)
+                    .and_then(|v| normal(v, |t| t.trim_matches(' '))),
+            ) else {
+                return false;
+            };
+            needle == have
+        })
 }
 
 /// The query behind [`Store::find`]: `?1` the entity, then one parameter per field, then the

@@ -16,6 +16,7 @@ mod watermarks;
 pub use codec::{decode_fields, decode_value, encode_fields, encode_value};
 pub use cycles::CycleRow;
 pub use intake::{Intake, Received};
+pub use lookup::lookup_matches;
 pub use quarantine::Quarantined;
 pub use snapshot::Snapshot;
 pub use txlog::{LogEntry, NewEntry};

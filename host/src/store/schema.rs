@@ -156,6 +156,19 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE records_v4 RENAME TO records;
     CREATE UNIQUE INDEX records_id ON records (entity, id);
     ",
+    // 5: the sources of a pipeline that have been read through to their end at least once.
+    // A pipeline writes to no destination before all of its sources are: its first sync
+    // unifies every source before any create is written, so twins in different systems meet
+    // as one record however the reads are paged (engine/write.rs, `held`).
+    "
+    CREATE TABLE caught_up (
+        pipeline TEXT NOT NULL,
+        connector TEXT NOT NULL,
+        entity TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        PRIMARY KEY (pipeline, connector, entity)
+    ) WITHOUT ROWID;
+    ",
 ];
 
 /// Applies the migrations the store lacks, in one transaction that takes the write lock

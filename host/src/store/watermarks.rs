@@ -47,6 +47,26 @@ impl Tx<'_> {
         Ok(())
     }
 
+    /// Whether a source has been read through to its end at least once.
+    pub fn caught_up(&self, d: Endpoint<'_>) -> rusqlite::Result<bool> {
+        self.0
+            .prepare_cached(
+                "SELECT 1 FROM caught_up WHERE pipeline = ?1 AND connector = ?2 AND entity = ?3",
+            )?
+            .exists(params![d.pipeline, d.connector, d.entity])
+    }
+
+    /// Records that a source has been read through to its end; the first time counts.
+    pub fn set_caught_up(&self, d: Endpoint<'_>, now: i64) -> rusqlite::Result<()> {
+        self.0
+            .prepare_cached(
+                "INSERT INTO caught_up (pipeline, connector, entity, at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (pipeline, connector, entity) DO NOTHING",
+            )?
+            .execute(params![d.pipeline, d.connector, d.entity, now])?;
+        Ok(())
+    }
+
     /// A destination's watermark: the log position written up to.
     pub fn destination_seq(&self, d: Endpoint<'_>) -> rusqlite::Result<i64> {
         Ok(self
