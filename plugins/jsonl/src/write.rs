@@ -4,7 +4,7 @@
 
 use crate::index::Index;
 use crate::line::{DELETED_MARKER, Line, Object, Part, id_text, parse_line};
-use crate::settings::EntitySettings;
+use crate::settings::{EntitySettings, Kind};
 use crate::value::{json_of, key_text};
 use serde_json::Value as Json;
 use std::cell::Cell;
@@ -76,6 +76,7 @@ impl<'a> Batch<'a> {
 
     fn upsert(&mut self, id: Option<String>, fields: Vec<Field>) -> Result<String, Error> {
         let overlay = overlay_of(fields)?;
+        let creating = id.is_none();
         let (id, base) = match id {
             Some(id) => {
                 check_id(&id)?;
@@ -85,6 +86,13 @@ impl<'a> Batch<'a> {
             None => self.create_target(&overlay),
         };
         let mut object = base.as_deref().and_then(parse_line).unwrap_or_default();
+        // A write replayed after a crash (it reached the file, the host did not record it)
+        // must not add a line: an event found by its key is that event, written once, and
+        // a record that already holds every given value is left as it is.
+        let event_again = creating && self.entity.kind == Kind::Event;
+        if base.is_some() && (event_again || self.holds(&object, &overlay)) {
+            return Ok(id);
+        }
         object.extend(overlay.into_iter().map(|(k, v)| (k, Part::Set(v))));
         self.stamp(&mut object, &id)?;
         let key = self
@@ -130,6 +138,17 @@ impl<'a> Batch<'a> {
             .map(|key| format!("{}-{key}", self.entity_name))
             .filter(|id| !self.is_known(id));
         (derived.unwrap_or_else(|| self.new_id()), None)
+    }
+
+    /// Whether `line` already has every value of `overlay`, so that writing it would change
+    /// nothing but the watermark. The id and watermark fields are the connector's to set.
+    fn holds(&self, line: &Line<'_>, overlay: &Object) -> bool {
+        overlay
+            .iter()
+            .filter(|(name, _)| {
+                **name != self.entity.id_field && **name != self.entity.watermark_field
+            })
+            .all(|(name, value)| line.get(name).and_then(Part::json).as_ref() == Some(value))
     }
 
     /// A fresh id no line of the file or of this batch has.
@@ -270,13 +289,22 @@ mod tests {
         }
     }
 
-    /// Writes `changes` against a file holding `file`; returns the results and the lines.
+    /// Writes `changes` against a file of Accounts holding `file`; returns the results and
+    /// the lines.
     fn write(file: &str, changes: Vec<Change>) -> (Vec<Result<String, Error>>, Vec<Json>) {
+        write_to("Account", &account(), file, changes)
+    }
+
+    fn write_to(
+        name: &str,
+        entity: &EntitySettings,
+        file: &str,
+        changes: Vec<Change>,
+    ) -> (Vec<Result<String, Error>>, Vec<Json>) {
         let mut index = Index::default();
-        index.ingest(file.as_bytes(), &account());
+        index.ingest(file.as_bytes(), entity);
         let counter = Cell::new(0);
-        let entity = account();
-        let mut batch = Batch::new(&index, "Account", &entity, NOON, &counter);
+        let mut batch = Batch::new(&index, name, entity, NOON, &counter);
         let results = changes.into_iter().map(|c| batch.apply(c)).collect();
         let bytes = batch.into_bytes();
         let lines = String::from_utf8_lossy(&bytes)
@@ -467,7 +495,69 @@ mod tests {
 
     #[test]
     fn the_marker_field_cannot_be_smuggled_in() {
-        let (_, lines) = write(FILE, vec![update("001", vec![field("_deleted", true)])]);
+        let fields = vec![field("_deleted", true), field("Phone", "2")];
+        let (_, lines) = write(FILE, vec![update("001", fields)]);
         assert_eq!(lines[0].get("_deleted"), None);
+    }
+
+    #[test]
+    fn a_write_replayed_after_a_crash_adds_no_line() {
+        let changes = vec![
+            // The create whose answer was lost: found by its key, already as given.
+            create(vec![field("wasync_id", "u1"), field("Name", "Acme")]),
+            // The update whose answer was lost; the id and watermark are ours to set.
+            update(
+                "001",
+                vec![
+                    field("Phone", "1"),
+                    field("Id", "001"),
+                    field("SystemModstamp", "1999-01-01T00:00:00Z"),
+                ],
+            ),
+            // A create that is new in this batch, replayed in the same batch.
+            create(vec![field("wasync_id", "u9"), field("Name", "Nine")]),
+            create(vec![field("wasync_id", "u9"), field("Name", "Nine")]),
+        ];
+        let (results, lines) = write(FILE, changes);
+        let ids: Vec<String> = results.into_iter().flatten().collect();
+        assert_eq!(ids, ["001", "001", "Account-u9", "Account-u9"]);
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert_eq!(lines[0]["Id"], json!("Account-u9"));
+    }
+
+    #[test]
+    fn an_event_is_written_once_per_upsert_key() {
+        let event = EntitySettings {
+            file: None,
+            id_field: "id".into(),
+            watermark_field: "at".into(),
+            kind: Kind::Event,
+            deleted_field: None,
+            upsert_key: Some("wasync_id".into()),
+        };
+        let file = concat!(
+            r#"{"id": "PageView-u1", "url": "/a", "wasync_id": "u1", "at": "2024-03-01T12:00:00Z"}"#,
+            "\n"
+        );
+        let view = |key: &str, url: &str| create(vec![field("wasync_id", key), field("url", url)]);
+        // Replayed, even with other content: an event is never updated by a create.
+        let changes = vec![
+            view("u1", "/a"),
+            view("u1", "/b"),
+            view("u2", "/c"),
+            view("u2", "/c"),
+        ];
+        let (results, lines) = write_to("PageView", &event, file, changes);
+        let ids: Vec<String> = results.into_iter().flatten().collect();
+        assert_eq!(
+            ids,
+            ["PageView-u1", "PageView-u1", "PageView-u2", "PageView-u2"]
+        );
+        assert_eq!(
+            lines,
+            [
+                json!({"id": "PageView-u2", "url": "/c", "wasync_id": "u2", "at": "2024-03-01T12:00:00.000001Z"})
+            ]
+        );
     }
 }
