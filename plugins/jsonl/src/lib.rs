@@ -70,6 +70,12 @@
 //!   already has updates that record. Otherwise it creates a record with id
 //!   `<entity>-<upsert key value>`, or, without a key (or when that id is taken), a new
 //!   unique id `<entity>-<time>-<n>`.
+//! - An event is written once: a create whose upsert key value a live record already has
+//!   writes nothing and answers with that record's id.
+//! - An upsert that would change nothing of a live record (every given field already has
+//!   the given value; the id and watermark fields are the connector's) writes nothing and
+//!   answers with its id. So a write replayed after a crash, which reached the file before
+//!   the host could record it, adds no line.
 //! - A delete appends `{id_field: id, watermark_field: now, "_deleted": true}` (and
 //!   `deleted_field: true` when configured).
 //!

@@ -213,6 +213,30 @@ fn writes_are_read_back_after_everything_before() -> Result<(), Error> {
     Ok(())
 }
 
+/// The host appended an event, then died before recording the write; after the restart it
+/// sends the same create again, to a fresh instance.
+#[test]
+fn a_replayed_event_create_is_answered_with_the_line_written_before() -> Result<(), Error> {
+    let dir = TempDir::new("event-replay");
+    let event = r#"{"file": "views.jsonl", "id_field": "id", "watermark_field": "at",
+        "kind": "event", "upsert_key": "wasync_id"}"#;
+    let view = || Change::Upsert {
+        id: None,
+        fields: vec![field("url", "/pricing"), field("wasync_id", "u1")],
+    };
+    let first = dir.connector(event)?.write("Account", vec![view()]);
+    assert_eq!(first, [Ok("Account-u1".to_owned())]);
+    let replayed = dir.connector(event)?.write("Account", vec![view(), view()]);
+    assert_eq!(
+        replayed,
+        [Ok("Account-u1".to_owned()), Ok("Account-u1".to_owned())]
+    );
+    let text =
+        fs::read_to_string(dir.file("views.jsonl")).map_err(|e| Error::Other(e.to_string()))?;
+    assert_eq!(text.lines().count(), 1, "{text}");
+    Ok(())
+}
+
 #[test]
 fn a_line_torn_by_a_crash_glues_nothing_to_the_next_write() -> Result<(), Error> {
     let dir = TempDir::new("torn");
