@@ -174,6 +174,7 @@ impl RuntimeArgs {
 /// Runs the command line; prints the whole error chain on failure.
 pub fn main() -> ExitCode {
     init_logging();
+    ignore_file_size_signal();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Demo {
@@ -255,6 +256,18 @@ fn messages(error: &anyhow::Error) -> Vec<String> {
         effect = text;
     }
     said
+}
+
+/// A write past the file size limit (`ulimit -f`) kills the process by default (SIGXFSZ),
+/// with no word of which file and a cycle cut off. Ignored, the write fails with "File too
+/// large", and the store or the connector says which file, as for a full disk (PostgreSQL
+/// does the same).
+fn ignore_file_size_signal() {
+    #[cfg(unix)]
+    // SAFETY: sets one signal's disposition to "ignore"; no handler runs, nothing is shared.
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+    }
 }
 
 /// Logs go to stderr; `WASYNC_LOG` (or `RUST_LOG`) sets the filter, warnings by default.

@@ -5,6 +5,7 @@
 mod calls;
 mod codec;
 mod cycles;
+mod error;
 mod intake;
 mod lookup;
 mod quarantine;
@@ -15,6 +16,7 @@ mod watermarks;
 
 pub use codec::{decode_fields, decode_value, encode_fields, encode_value};
 pub use cycles::CycleRow;
+pub use error::StoreError;
 pub use intake::{Intake, Received};
 pub use lookup::lookup_matches;
 pub use quarantine::Quarantined;
@@ -28,15 +30,6 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::Value;
-
-/// A store error, naming the store file. SQLite's message is part of it, not a `source()`
-/// of its own: a chain printed whole would say it twice.
-#[derive(Debug, thiserror::Error)]
-#[error("store {path}: {error}")]
-pub struct StoreError {
-    path: PathBuf,
-    error: rusqlite::Error,
-}
 
 /// Results of store calls.
 pub type Result<T> = std::result::Result<T, StoreError>;
@@ -81,18 +74,18 @@ pub struct Unified {
 impl Store {
     /// Opens (creating if needed) the store at `path` and brings its schema up to date.
     pub fn open(path: &Path) -> Result<Store> {
-        let err = |error| StoreError {
-            path: path.to_owned(),
-            error,
-        };
-        let mut conn = Connection::open(path).map_err(err)?;
+        let mut conn =
+            Connection::open(path).map_err(|error| StoreError::new(path, None, error))?;
+        let err = |error| StoreError::new(path, Some(&conn), error);
         // First, so that even switching to WAL waits for another connection's lock.
         conn.busy_timeout(BUSY_TIMEOUT).map_err(err)?;
         wal(&conn).map_err(err)?;
         conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(err)?;
         stable_plans(&conn).map_err(err)?;
-        schema::migrate(&mut conn).map_err(err)?;
+        if let Err(error) = schema::migrate(&mut conn) {
+            return Err(StoreError::new(path, Some(&conn), error));
+        }
         Ok(Store {
             conn,
             path: path.to_owned(),
@@ -102,10 +95,7 @@ impl Store {
 
     /// Opens an existing store for reading only (status, log, lookups).
     pub fn open_read_only(path: &Path) -> Result<Store> {
-        let err = |error| StoreError {
-            path: path.to_owned(),
-            error,
-        };
+        let err = |error| StoreError::new(path, None, error);
         let conn =
             Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(err)?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(err)?;
@@ -123,10 +113,7 @@ impl Store {
     }
 
     fn err(&self, error: rusqlite::Error) -> StoreError {
-        StoreError {
-            path: self.path.clone(),
-            error,
-        }
+        StoreError::new(&self.path, Some(&self.conn), error)
     }
 
     /// Runs `f` in one transaction: all of it is saved, or none. The write lock is taken at
@@ -137,10 +124,7 @@ impl Store {
         let tx = self
             .conn
             .transaction_with_behavior(behaviour)
-            .map_err(|error| StoreError {
-                path: self.path.clone(),
-                error,
-            })?;
+            .map_err(|error| StoreError::new(&self.path, None, error))?;
         let result = f(&Tx(&tx)).and_then(|v| tx.commit().map(|()| v));
         result.map_err(|e| self.err(e))
     }

@@ -1,16 +1,20 @@
 //! The thin layer that touches the file system: bring an index up to date with its file,
 //! append a batch of lines.
 
-use crate::index::Index;
+use crate::index::{Index, Seen};
 use crate::settings::EntitySettings;
 use std::fs::{File, OpenOptions};
 use std::io::{ErrorKind, Read, Seek, SeekFrom, Write};
 use std::path::Path;
+use std::time::SystemTime;
 use wasync_sdk::Error;
 
 /// Takes in what was appended to the file since `index` last looked. A missing file is an
-/// entity with no records; a file shorter than what was taken in was rewritten, and is
-/// taken in again from the start.
+/// entity with no records. A file changed other than by appending (shorter than what was
+/// taken in, different just before where the index stopped, or modified without growing:
+/// truncated, rewritten or edited by hand) is taken in again from the start, so the index
+/// never reads on from an offset that no longer starts a line, nor serves a line that is
+/// no longer in the file.
 pub fn refresh(index: &mut Index, path: &Path, entity: &EntitySettings) -> Result<(), Error> {
     let mut file = match File::open(path) {
         Ok(file) => file,
@@ -25,19 +29,64 @@ pub fn refresh(index: &mut Index, path: &Path, entity: &EntitySettings) -> Resul
         }
         Err(e) => return Err(io_error("cannot open", path, e)),
     };
-    let len = file
+    let metadata = file
         .metadata()
-        .map_err(|e| io_error("cannot stat", path, e))?
-        .len();
-    if len < index.offset() {
+        .map_err(|e| io_error("cannot stat", path, e))?;
+    let (len, modified) = (metadata.len(), metadata.modified().ok());
+    let read_error = |e| io_error("cannot read", path, e);
+    if index.offset() > 0 && !appended_only(&mut file, index, len, modified).map_err(read_error)? {
+        wasync_sdk::log::warn(&format!(
+            "{} changed other than by appending lines: read again from the start",
+            path.display()
+        ));
         *index = Index::default();
     }
-    if len == index.offset() {
-        return Ok(());
+    if len > index.offset() {
+        let before = index.offset();
+        file.seek(SeekFrom::Start(before))
+            .map_err(|e| io_error("cannot seek in", path, e))?;
+        ingest_from(&mut file, index, entity).map_err(read_error)?;
+        if index.offset() != before {
+            let tail = tail_before(&mut file, index.offset()).map_err(read_error)?;
+            index.set_seen(Seen { tail, modified });
+        }
     }
-    file.seek(SeekFrom::Start(index.offset()))
-        .map_err(|e| io_error("cannot seek in", path, e))?;
-    ingest_from(&mut file, index, entity).map_err(|e| io_error("cannot read", path, e))
+    index.set_modified(modified);
+    Ok(())
+}
+
+/// Whether the file, now `len` bytes modified at `modified`, is the one `index` took in
+/// with at most lines appended: no shorter, the same bytes just before where the index
+/// stopped, and not modified unless it grew. (An edit in the middle of a file that grew
+/// since the last look is taken for an append: only a read of the whole file could tell.)
+fn appended_only(
+    file: &mut File,
+    index: &Index,
+    len: u64,
+    modified: Option<SystemTime>,
+) -> std::io::Result<bool> {
+    let seen = index.seen();
+    if len < index.offset()
+        || (len == index.offset() && modified.is_some() && modified != seen.modified)
+    {
+        return Ok(false);
+    }
+    Ok(tail_before(file, index.offset())? == seen.tail)
+}
+
+/// How many bytes before where the index stopped are kept to recognise the file: enough
+/// that a file rewritten or edited there differs in them, a read of a few dozen bytes.
+const TAIL: u64 = 64;
+
+/// The (up to [`TAIL`]) bytes just before `offset`.
+fn tail_before(file: &mut File, offset: u64) -> std::io::Result<Vec<u8>> {
+    let start = offset.saturating_sub(TAIL);
+    file.seek(SeekFrom::Start(start))?;
+    let mut tail = Vec::with_capacity((offset - start) as usize);
+    Read::by_ref(file)
+        .take(offset - start)
+        .read_to_end(&mut tail)?;
+    Ok(tail)
 }
 
 /// Bytes read per call: enough to make reads cheap, small next to a plugin's memory.
@@ -81,6 +130,10 @@ fn ingest_from(
 /// ends inside a line (an append cut off by a crash, or a line typed without its newline)
 /// gets that line ended first, so the new lines stand on their own: the torn line is then
 /// read as a bad line, set aside where a user sees it, and glues nothing to what follows.
+///
+/// A write that fails part-way (the disk full, the file at its size limit) is taken back:
+/// the file is cut to its length before it, so no half line is left and none of the batch
+/// is in the file, as its error says.
 pub fn append(path: &Path, bytes: &[u8]) -> Result<(), Error> {
     let torn = ends_inside_a_line(path).map_err(|e| io_error("cannot read", path, e))?;
     let mut file = OpenOptions::new()
@@ -88,6 +141,10 @@ pub fn append(path: &Path, bytes: &[u8]) -> Result<(), Error> {
         .create(true)
         .open(path)
         .map_err(|e| missing_dir(path).unwrap_or_else(|| io_error("cannot open", path, e)))?;
+    let before = file
+        .metadata()
+        .map_err(|e| io_error("cannot stat", path, e))?
+        .len();
     let result = match torn {
         true => {
             let mut ended = Vec::with_capacity(bytes.len() + 1);
@@ -97,7 +154,18 @@ pub fn append(path: &Path, bytes: &[u8]) -> Result<(), Error> {
         }
         false => file.write_all(bytes),
     };
-    result.map_err(|e| io_error("cannot append to", path, e))
+    let Err(e) = result else {
+        return Ok(());
+    };
+    let kept = match file.set_len(before) {
+        Ok(()) => "; none of the batch was kept".to_owned(),
+        Err(cut) => {
+            format!(
+                "; the part written could not be taken back ({cut}): a half line may end the file"
+            )
+        }
+    };
+    Err(io_error_then("cannot append to", path, e, &kept))
 }
 
 /// Whether the file's last byte is something other than a newline (a missing or empty
@@ -131,7 +199,12 @@ fn missing_dir(path: &Path) -> Option<Error> {
 }
 
 fn io_error(what: &str, path: &Path, e: std::io::Error) -> Error {
-    let message = format!("{what} {}: {e}", path.display());
+    io_error_then(what, path, e, "")
+}
+
+/// An error for `e` met doing `what` to `path`, with `then` (what became of it) after it.
+fn io_error_then(what: &str, path: &Path, e: std::io::Error, then: &str) -> Error {
+    let message = format!("{what} {}: {e}{then}", path.display());
     match e.kind() {
         ErrorKind::NotFound => Error::NotFound(message),
         ErrorKind::PermissionDenied | ErrorKind::ReadOnlyFilesystem => Error::AccessDenied(message),

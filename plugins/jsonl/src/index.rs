@@ -32,6 +32,18 @@ pub struct Index {
     /// Field names in the order they first appeared.
     fields: Vec<String>,
     seen: HashSet<String>,
+    /// What the file looked like where the index stopped.
+    file: Seen,
+}
+
+/// What a file looked like when an index last took it in, to tell lines appended to it
+/// from a file truncated, rewritten or edited since.
+#[derive(Debug, Default)]
+pub struct Seen {
+    /// The bytes just before where the index stopped.
+    pub tail: Vec<u8>,
+    /// When the file was last modified, where the file system says.
+    pub modified: Option<std::time::SystemTime>,
 }
 
 /// The latest version of one record.
@@ -56,6 +68,21 @@ impl Index {
     /// Bytes of the file already taken in.
     pub fn offset(&self) -> u64 {
         self.offset
+    }
+
+    /// What the file looked like when the index last took it in.
+    pub fn seen(&self) -> &Seen {
+        &self.file
+    }
+
+    /// Remembers what the file looks like now that the index has taken it in.
+    pub fn set_seen(&mut self, seen: Seen) {
+        self.file = seen;
+    }
+
+    /// Remembers when the file was last modified, once it is taken in.
+    pub fn set_modified(&mut self, modified: Option<std::time::SystemTime>) {
+        self.file.modified = modified;
     }
 
     /// Takes in the complete lines at the start of `bytes`, which continue the file at

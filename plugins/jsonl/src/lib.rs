@@ -53,9 +53,9 @@
 //! cursor and up to its `until` watermark, sorted by (watermark, id). Watermarks of one type
 //! compare as that type; across types null sorts first and timestamps last. A cursor or bound
 //! given as RFC 3339 text is taken as a timestamp. Each instance keeps an index of its files
-//! and on each call reads only what was appended since the last one (a file that shrank is
-//! read again from the start). The index holds the latest line of every record, so an
-//! instance needs about as much memory as the live part of its files.
+//! and on each call reads only what was appended since the last one (see Files changed by
+//! hand). The index holds the latest line of every record, so an instance needs about as
+//! much memory as the live part of its files.
 //!
 //! # Writing
 //!
@@ -82,6 +82,34 @@
 //! Values are written as JSON: text as strings, timestamps as RFC 3339 strings, JSON text as
 //! the JSON it holds. A change that cannot be written (an empty or `line:` id, a float that
 //! JSON cannot hold, JSON text that is not JSON) is an error for that change alone.
+//!
+//! A write that fails part-way (the disk full, the file at its size limit) is taken back:
+//! the file is cut to its length before the write, every change of the call fails with the
+//! error (the host quarantines them at `write` and tries them again next cycle), and no
+//! half line is left.
+//!
+//! # Files changed by hand
+//!
+//! The files are meant to be appended to, but a person may truncate, rewrite or edit one
+//! while a sync runs. On each call the connector checks that the file is no shorter than
+//! what it took in, that the bytes just before where it stopped are the same, and that a
+//! file that did not grow was not modified since; if any of that fails it takes the file in
+//! again from the start (with a warning in the host's log). So it never reads on from an
+//! offset inside a line, and never builds an update on a line that is no longer there. What
+//! the host then gets:
+//!
+//! - Lines still in the file are kept: a later read serves them as they are now, and an
+//!   update builds on the line as edited.
+//! - A source's cursor does not move back: lines whose watermark the host has already passed
+//!   are not read again, edited or not. To change a record, append a line (or edit one) with
+//!   a later watermark.
+//! - A line removed is not a delete: the record stays in the store. Delete with a tombstone.
+//! - A destination file truncated: records the host wrote there are not written again until
+//!   they change; an update of an id no longer in the file creates it with that id, and a
+//!   replayed create finds nothing to update and creates it again under the same id.
+//! - An edit in the middle of a file that also grew since the connector last looked is taken
+//!   for an append (only reading the whole file again could tell), and so is an edit within
+//!   the same tick of the file system's clock as the last look.
 //!
 //! `describe` lists the configured entities with the fields seen in their files so far: all
 //! as text, except the watermark as a timestamp (read-only: the connector sets it).

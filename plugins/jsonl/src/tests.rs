@@ -362,3 +362,5 @@ fn pages_through_a_large_file() -> Result<(), Error> {
     }
     Ok(())
 }
+
+mod edits;

@@ -16,6 +16,14 @@
 //! - `describe`, `read`, `write` (default `ok`): how that call behaves, one of the words
 //!   below.
 //! - `refuse` (any value): the configuration is refused, as a plugin's validation would.
+//! - `sink` (text, optional): a JSON Lines file (in a directory granted to the connector)
+//!   that `write` appends each change to as it goes, one line and one write per change, so
+//!   that a change that traps leaves the ones before it written: part of a batch reached
+//!   the system before the plugin failed. The lines are the `jsonl` connector's: `{"Id":
+//!   id, ...fields}`, or `{"Id": id, "_deleted": true}` for a delete.
+//! - `upsert_key` (text, optional): with `sink`, the field whose value names a create:
+//!   it gets the id `<entity>-<value>`, as `jsonl` would give it, so a create replayed
+//!   writes the same record again instead of a second one.
 //!
 //! # Calls
 //!
@@ -27,10 +35,11 @@
 //! when some are left. A read of another entity is `not-found`.
 //!
 //! `write` returns one result per change: an update's id, a delete's id, or for a create a
-//! new id `w0`, `w1`, ... It keeps nothing. It misbehaves for the whole call as `write`
-//! says, and also when a change's `Name` is one of `loop`, `memory`, `trap`, `recurse`
-//! (the whole call), `fail:MSG` (an `invalid-input` error for that change) or `big:N` (that
-//! change's id is a text of N MiB).
+//! new id `w0`, `w1`, ... (or `<entity>-<key>`, see `upsert_key`). It keeps nothing but
+//! the `sink` lines. It misbehaves for the whole call as `write` says, and also when a
+//! change's `Name` is one of `loop`, `memory`, `trap`, `recurse` (the whole call, when it
+//! reaches that change: the changes before it are in the sink), `fail:MSG` (an
+//! `invalid-input` error for that change) or `big:N` (that change's id is a text of N MiB).
 //!
 //! | word          | `describe`                 | `read`                                         | `write`                         |
 //! |---------------|----------------------------|------------------------------------------------|---------------------------------|
@@ -64,6 +73,8 @@ struct HostileConnector {
     describe: String,
     read: String,
     write: String,
+    sink: Option<String>,
+    upsert_key: Option<String>,
     created: Cell<u64>,
 }
 
@@ -110,6 +121,11 @@ impl Connector for HostileConnector {
             describe: text("describe", "ok")?,
             read: text("read", "ok")?,
             write: text("write", "ok")?,
+            sink: json.get("sink").map(|_| text("sink", "")).transpose()?,
+            upsert_key: json
+                .get("upsert_key")
+                .map(|_| text("upsert_key", ""))
+                .transpose()?,
             created: Cell::new(0),
         })
     }
@@ -198,39 +214,79 @@ impl Connector for HostileConnector {
                 .collect();
         }
         misbehave_in_call(whole);
-        for change in &changes {
-            if let Change::Upsert { fields, .. } = change
-                && let Some(Value::Text(name)) = name_of(fields)
-            {
-                misbehave_in_call(Word::parse(name));
-            }
-        }
         changes
             .into_iter()
             .map(|change| {
                 let (id, fields) = match change {
-                    Change::Delete(id) => return Ok(id),
+                    Change::Delete(id) => {
+                        self.append(&id, &[], true);
+                        return Ok(id);
+                    }
                     Change::Upsert { id, fields } => (id, fields),
                 };
                 let word = match name_of(&fields) {
                     Some(Value::Text(name)) => Word::parse(name),
                     _ => Word::Plain,
                 };
-                match (word, whole) {
-                    (Word::Fail(message), _) => Err(Error::InvalidInput(message.to_owned())),
-                    (Word::Big(mib), _) | (_, Word::Big(mib)) => Ok(misbehave::big(mib)),
-                    _ => Ok(id.unwrap_or_else(|| {
-                        let n = self.created.get();
-                        self.created.set(n + 1);
-                        format!("w{n}")
-                    })),
-                }
+                misbehave_in_call(word);
+                let id = match (word, whole) {
+                    (Word::Fail(message), _) => {
+                        return Err(Error::InvalidInput(message.to_owned()));
+                    }
+                    (Word::Big(mib), _) | (_, Word::Big(mib)) => return Ok(misbehave::big(mib)),
+                    _ => id.unwrap_or_else(|| self.new_id(&fields)),
+                };
+                self.append(&id, &fields, false);
+                Ok(id)
             })
             .collect()
     }
 }
 
 impl HostileConnector {
+    /// The id of a create: `<entity>-<key>` by the upsert key, else the next `w<n>`.
+    fn new_id(&self, fields: &[Field]) -> String {
+        let key = self.upsert_key.as_ref().and_then(|key| {
+            fields
+                .iter()
+                .find(|f| &f.name == key)
+                .and_then(|f| f.value.as_text())
+        });
+        match key {
+            Some(key) => format!("{}-{key}", self.entity),
+            None => {
+                let n = self.created.get();
+                self.created.set(n + 1);
+                format!("w{n}")
+            }
+        }
+    }
+
+    /// Appends the line of one change to the sink, if there is one, in a write of its own.
+    fn append(&self, id: &str, fields: &[Field], deleted: bool) {
+        use std::io::Write;
+        let Some(sink) = &self.sink else {
+            return;
+        };
+        let mut line = serde_json::Map::new();
+        line.insert("Id".into(), id.into());
+        for field in fields {
+            line.insert(field.name.clone(), json_of(&field.value));
+        }
+        if deleted {
+            line.insert("_deleted".into(), true.into());
+        }
+        let text = format!("{}\n", serde_json::Value::Object(line));
+        let written = std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(sink)
+            .and_then(|mut file| file.write_all(text.as_bytes()));
+        if let Err(e) = written {
+            panic!("cannot append to {sink}: {e}");
+        }
+    }
+
     /// Record `ti`, its `Name` as configured unless `name` is given.
     fn record(&self, i: u64, name: Option<Value>) -> Record {
         let name = name.unwrap_or_else(|| {
@@ -261,6 +317,20 @@ impl HostileConnector {
             ],
             deleted: false,
         }
+    }
+}
+
+/// A value as the `jsonl` connector writes it (timestamps as microseconds: the tests that
+/// use the sink write none).
+fn json_of(value: &Value) -> serde_json::Value {
+    match value {
+        Value::Null => serde_json::Value::Null,
+        Value::Boolean(b) => (*b).into(),
+        Value::Integer(i) => (*i).into(),
+        Value::Float(f) => (*f).into(),
+        Value::Text(t) => t.clone().into(),
+        Value::Timestamp(t) => (*t).into(),
+        Value::Json(text) => serde_json::from_str(text).unwrap_or_else(|_| text.clone().into()),
     }
 }
 
