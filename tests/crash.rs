@@ -27,6 +27,15 @@ use live::{HS_FILE, Live, SF_FILE, Side, SideDiff};
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The tests here run one at a time: each times kills against an uninterrupted run's pace,
+/// which a neighbour's load would skew.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 /// A pipeline folder with the generated data as the accounts example's files.
 fn example(data: &Data, batch_size: usize, reversed: bool) -> tempfile::TempDir {
@@ -125,6 +134,7 @@ impl Findings {
 }
 
 fn jsonl_campaign(n: usize, kills: usize) {
+    let _serial = one_at_a_time();
     let seed = campaign::seed();
     let data = generate::generate(n, seed);
     let mut findings = Findings::new(
@@ -140,11 +150,18 @@ fn jsonl_campaign(n: usize, kills: usize) {
     let (sf_again, hs_again) = files(reference.path());
 
     let crashed = example(&data, 500, false);
-    let plan = campaign::plan(seed, kills, ran.work, rerun.startup(), false);
-    let outcome = campaign::run(&config(crashed.path()), &log(crashed.path()), &plan, None);
+    let plan = campaign::plan(seed, kills, &ran, false);
+    let outcome = campaign::run(
+        &config(crashed.path()),
+        &log(crashed.path()),
+        &plan,
+        &ran,
+        rerun.startup(),
+        None,
+    );
     let (sf_crash, hs_crash) = files(crashed.path());
 
-    findings.note(figures(ran, rerun, &outcome));
+    findings.note(figures(&ran, &rerun, &outcome));
     let (sf_ids, hs_ids) = (data.salesforce_ids(), data.hubspot_ids());
     for (side, ids, a, b, c) in [
         (&SF_FILE, &sf_ids, &sf, &sf_again, &sf_crash),
@@ -160,11 +177,16 @@ fn jsonl_campaign(n: usize, kills: usize) {
     findings.verdict();
 }
 
-fn figures(ran: Ran, rerun: Ran, outcome: &Outcome) -> String {
+fn figures(ran: &Ran, rerun: &Ran, outcome: &Outcome) -> String {
     format!(
-        "uninterrupted run {:.2} s ({:.2} s in cycles), a caught-up rerun {:.2} s; {}",
+        "uninterrupted run {:.2} s ({:.2} s in {} cycles: {:?} ms), a caught-up rerun {:.2} s; {}",
         ran.wall.as_secs_f64(),
-        ran.work.as_secs_f64(),
+        ran.work().as_secs_f64(),
+        ran.cycles.len(),
+        ran.cycles
+            .iter()
+            .map(Duration::as_millis)
+            .collect::<Vec<_>>(),
         rerun.wall.as_secs_f64(),
         outcome.describe()
     )
@@ -183,6 +205,7 @@ fn a_campaign_of_50_kills_over_20000_records_per_source_ends_identical() {
 
 #[test]
 fn the_end_state_does_not_depend_on_batch_size_or_the_order_of_the_sources() {
+    let _serial = one_at_a_time();
     let seed = campaign::seed();
     let n = 2_000;
     let data = generate::generate(n, seed);
@@ -224,6 +247,7 @@ fn the_end_state_does_not_depend_on_batch_size_or_the_order_of_the_sources() {
 }
 
 fn standin_campaign(n: usize, kills: usize) {
+    let _serial = one_at_a_time();
     let seed = campaign::seed();
     let data = generate::generate(n, seed);
     let mut findings = Findings::new(
@@ -245,10 +269,17 @@ fn standin_campaign(n: usize, kills: usize) {
     );
     let crash_dir = tempfile::tempdir().expect("tempdir");
     let crash_path = crashed.pipeline(crash_dir.path(), 200);
-    let plan = campaign::plan(seed, kills, ran.work, rerun.startup(), true);
-    let outcome = campaign::run(&crash_path, &log(crash_dir.path()), &plan, Some(&crashed));
+    let plan = campaign::plan(seed, kills, &ran, true);
+    let outcome = campaign::run(
+        &crash_path,
+        &log(crash_dir.path()),
+        &plan,
+        &ran,
+        rerun.startup(),
+        Some(&crashed),
+    );
 
-    findings.note(figures(ran, rerun, &outcome));
+    findings.note(figures(&ran, &rerun, &outcome));
     for (side, ids, a, b) in [
         (
             &live::SF_STANDIN,
