@@ -179,14 +179,12 @@ fn jsonl_campaign(n: usize, kills: usize) {
 
 fn figures(ran: &Ran, rerun: &Ran, outcome: &Outcome) -> String {
     format!(
-        "uninterrupted run {:.2} s ({:.2} s in {} cycles: {:?} ms), a caught-up rerun {:.2} s; {}",
+        "uninterrupted run {:.2} s ({:.2} s in {} cycles of {} to {} ms), a caught-up rerun {:.2} s; {}",
         ran.wall.as_secs_f64(),
         ran.work().as_secs_f64(),
         ran.cycles.len(),
-        ran.cycles
-            .iter()
-            .map(Duration::as_millis)
-            .collect::<Vec<_>>(),
+        ran.cycles.iter().min().map_or(0, Duration::as_millis),
+        ran.cycles.iter().max().map_or(0, Duration::as_millis),
         rerun.wall.as_secs_f64(),
         outcome.describe()
     )
