@@ -149,6 +149,20 @@ impl Server {
         lock(&self.core.faults).clear();
     }
 
+    /// From now on every write that succeeds is applied at once and answered after `delay`
+    /// (`Duration::ZERO`: at once again), so a test can kill a client between a write
+    /// reaching the system and its answer reaching the client.
+    pub fn delay_writes(&self, delay: Duration) {
+        let micros = u64::try_from(delay.as_micros()).unwrap_or(u64::MAX);
+        self.core.write_delay_us.store(micros, Ordering::SeqCst);
+    }
+
+    /// Writes applied so far (successful requests other than reads and OAuth), counted as
+    /// soon as they are applied, before any delay of their answer.
+    pub fn writes_applied(&self) -> u64 {
+        self.core.writes.load(Ordering::SeqCst)
+    }
+
     /// Binds `addr` (port 0: any free port), so the system can know its own address.
     pub(crate) fn bind(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
         let listener = std::net::TcpListener::bind(addr)?;
@@ -331,6 +345,10 @@ pub(crate) struct Core {
     log: Mutex<Vec<Logged>>,
     faults: Mutex<VecDeque<Fault>>,
     random: AtomicU64,
+    /// See [`Server::delay_writes`].
+    write_delay_us: AtomicU64,
+    /// See [`Server::writes_applied`].
+    writes: AtomicU64,
 }
 
 /// What the fault queue does to one request.
@@ -353,6 +371,8 @@ impl Core {
             log: Mutex::new(Vec::new()),
             faults: Mutex::new(VecDeque::new()),
             random: AtomicU64::new(seed),
+            write_delay_us: AtomicU64::new(0),
+            writes: AtomicU64::new(0),
         }
     }
 
@@ -410,8 +430,9 @@ impl Core {
         if system.is_token_request(req) {
             return (system.handle(self, req), None);
         }
-        match self.next_action(system, system.is_read(req)) {
-            Action::Refuse(reply) => (reply, None),
+        let read = system.is_read(req);
+        let (reply, delay) = match self.next_action(system, read) {
+            Action::Refuse(reply) => return (reply, None),
             Action::Delay(delay) => (system.handle(self, req), Some(delay)),
             Action::Serve => (system.handle(self, req), None),
             Action::Truncate => {
@@ -422,7 +443,17 @@ impl Core {
                 }
                 (reply, None)
             }
+        };
+        if read || !reply.is_success() {
+            return (reply, delay);
         }
+        self.writes.fetch_add(1, Ordering::SeqCst);
+        let held = Duration::from_micros(self.write_delay_us.load(Ordering::SeqCst));
+        let delay = match delay {
+            Some(d) => Some(d.max(held)),
+            None => (!held.is_zero()).then_some(held),
+        };
+        (reply, delay)
     }
 
     fn log(&self, entry: Logged) {

@@ -652,3 +652,36 @@ fn faults_refuse_delay_and_truncate() {
     let statuses: Vec<u16> = org.requests().iter().map(|r| r.status).collect();
     assert_eq!(statuses, [500, 429, 429, 200, 200, 200, 200, 200]);
 }
+
+#[test]
+fn a_held_back_write_is_applied_and_counted_before_its_answer() {
+    let (org, api) = org(Options::default());
+    org.delay_writes(Duration::from_secs(1));
+    let (sent, answered) = std::sync::mpsc::channel();
+    let writer = std::thread::spawn(move || {
+        let answer = api.post(
+            &format!("{DATA}/composite/sobjects"),
+            &accounts(["Held".to_owned()]),
+        );
+        let _ = sent.send(answer.status);
+        api
+    });
+    let until = Instant::now() + Duration::from_secs(10);
+    while org.writes_applied() == 0 && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    // Applied and counted while its answer is still held back.
+    assert_eq!(org.writes_applied(), 1);
+    assert_eq!(org.records("Account")[0]["Name"], "Held");
+    assert!(answered.try_recv().is_err(), "answered before the delay");
+    assert_eq!(answered.recv().expect("an answer"), 200);
+    let api = writer.join().expect("the writer");
+    // Reads are not writes, and answers come at once again.
+    org.delay_writes(Duration::ZERO);
+    assert_eq!(
+        query(&api, "query", "SELECT Id FROM Account", None).status,
+        200
+    );
+    create_accounts(&api, 1);
+    assert_eq!(org.writes_applied(), 2);
+}
