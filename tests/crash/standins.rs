@@ -50,6 +50,10 @@ pub fn start(data: &Data) -> Systems {
             ids[&l.id].clone()
         }
     });
+    // The stand-ins stamp records with their own clocks: a millisecond shared by the last
+    // Accounts and the first companies would order them by chance, and two runs would not
+    // be given the same data. Every company is stamped after every Account.
+    std::thread::sleep(std::time::Duration::from_millis(3));
     let hs_ids = load(&data.hubspot, |l, ids| match l.deleted {
         false => {
             let props: Vec<(&str, String)> = fields(l)
