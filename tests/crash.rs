@@ -6,8 +6,9 @@
 //! a write applied and its answer). And the end state must not depend on batch size or on
 //! the order of the sources.
 //!
-//! `WASYNC_CRASH_SEED=N` replays a seed. The size (20,000 records per source, 50
-//! kills) runs with `cargo test --release --test crash -- --ignored --nocapture`.
+//! `WASYNC_CRASH_SEED=N` replays a seed. The size (20,000 records per source, 100
+//! kill moments of which at least 50 land) runs with
+//! `cargo test --release --test crash -- --ignored --nocapture`.
 
 #[path = "support/service.rs"]
 mod service;
@@ -138,7 +139,7 @@ fn jsonl_campaign(n: usize, kills: usize) {
     let seed = campaign::seed();
     let data = generate::generate(n, seed);
     let mut findings = Findings::new(
-        &format!("JSON Lines campaign, {n} records per source, {kills} kills"),
+        &format!("JSON Lines campaign, {n} records per source, {kills} kill points"),
         seed,
     );
 
@@ -198,7 +199,9 @@ fn a_sync_killed_at_random_moments_ends_where_an_uninterrupted_one_does() {
 #[test]
 #[ignore = "the issue's size: minutes; run with --ignored --nocapture"]
 fn a_campaign_of_50_kills_over_20000_records_per_source_ends_identical() {
-    jsonl_campaign(20_000, 50);
+    // A restarted sync skips what it wrote before and catches up early: of 100 moments
+    // drawn over the uninterrupted run, the last few do not land.
+    jsonl_campaign(20_000, 100);
 }
 
 #[test]
@@ -249,7 +252,7 @@ fn standin_campaign(n: usize, kills: usize) {
     let seed = campaign::seed();
     let data = generate::generate(n, seed);
     let mut findings = Findings::new(
-        &format!("stand-in campaign, {n} records per source, {kills} kills"),
+        &format!("stand-in campaign, {n} records per source, {kills} kill points"),
         seed,
     );
 
@@ -309,5 +312,5 @@ fn a_sync_against_the_standins_killed_at_random_moments_and_between_a_write_and_
 #[test]
 #[ignore = "the issue's size: minutes; run with --ignored --nocapture"]
 fn a_standin_campaign_of_50_kills_over_20000_records_per_source_ends_identical() {
-    standin_campaign(20_000, 50);
+    standin_campaign(20_000, 100);
 }

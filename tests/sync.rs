@@ -603,6 +603,39 @@ fn a_source_delete_reaches_destinations_as_each_says() {
 }
 
 #[test]
+fn a_first_sync_writes_nothing_until_every_source_is_read_through() {
+    let example = Example::new();
+    example.edit_config("batch_size = 500", "batch_size = 3");
+    let before = (salesforce(&example), hubspot(&example));
+    example.cycle();
+    assert_eq!(
+        example.status()["pipelines"][0]["last_cycle"]["writes_wait_for"],
+        serde_json::json!(["salesforce/Account", "hubspot/companies"])
+    );
+    let text = example.wasync(&["status"], &[]);
+    assert!(
+        String::from_utf8_lossy(&text.stdout)
+            .contains("writes wait for the first read through salesforce/Account"),
+        "{}",
+        String::from_utf8_lossy(&text.stdout)
+    );
+    assert_eq!((salesforce(&example), hubspot(&example)), before);
+
+    // Read through, the twins met in the store before anything was written: each HubSpot
+    // company that has a Salesforce twin is updated in place, none created beside it, and
+    // the end state is the one a single large batch reaches.
+    example.sync();
+    let whole = Example::new();
+    whole.sync();
+    for (small, large) in [
+        (salesforce(&example), salesforce(&whole)),
+        (hubspot(&example), hubspot(&whole)),
+    ] {
+        assert_eq!(small, large);
+    }
+}
+
+#[test]
 fn merge_dry_run_reports_and_the_group_guard_stops_large_groups() {
     let example = Example::new();
     example.without_attach_record();

@@ -44,7 +44,8 @@ pub trait Writes {
 }
 
 /// `kills` moments drawn evenly over the cycle time of `reference`, in order. With `writes`,
-/// about a third of them also fire at the first write applied.
+/// about a third of them fire instead at the first write applied. Draw more than are to land:
+/// a restarted sync skips what was written before, and catches up before the last moments.
 pub fn plan(seed: u64, kills: usize, reference: &Ran, writes: bool) -> Vec<Kill> {
     let mut rng = Rng(seed ^ 0x6b11_1e55);
     let cycles: Vec<u64> = match reference.cycles.is_empty() {
@@ -244,7 +245,7 @@ pub fn run(
                 true => Some(since + startup),
                 false => began,
             };
-            wrote || began.is_some_and(|b| Instant::now() >= b + into)
+            wrote || (!kill.write && began.is_some_and(|b| Instant::now() >= b + into))
         });
         if let Some(w) = writes {
             w.hold(Duration::ZERO);

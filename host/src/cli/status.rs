@@ -80,6 +80,7 @@ fn status(config: &Config, store: &Store) -> anyhow::Result<Json> {
                     "skipped": pick("skipped"), "quarantined": pick("quarantined"),
                 },
                 "api_calls": pick("api_calls"),
+                "writes_wait_for": pick("held_for"),
                 "stage_ms": serde_json::from_str::<Json>(&c.stages).unwrap_or(Json::Null),
             })
         });
@@ -167,6 +168,18 @@ pub fn run_status(config: &Path, as_json: bool) -> anyhow::Result<()> {
                     .collect();
                 if !calls.is_empty() {
                     outln!("    API calls: {}", calls.join(", "))?;
+                }
+                let waiting: Vec<&str> = c["writes_wait_for"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Json::as_str)
+                    .collect();
+                if !waiting.is_empty() {
+                    outln!(
+                        "    writes wait for the first read through {}",
+                        waiting.join(", ")
+                    )?;
                 }
                 let stages: Vec<String> = c["stage_ms"]
                     .as_object()
