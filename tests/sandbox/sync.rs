@@ -212,6 +212,11 @@ impl Things {
 
     /// The last cycle's counts, from `wasync status --json`.
     fn counts(&self) -> Json {
+        self.last_cycle()["counts"].clone()
+    }
+
+    /// The last cycle, from `wasync status --json`.
+    fn last_cycle(&self) -> Json {
         let mut command = wasync();
         command
             .args(["status", "--json", "--config"])
@@ -219,7 +224,7 @@ impl Things {
         let out = bounded::run(&mut command, "", HARD_LIMIT);
         out.succeeded();
         let status: Json = serde_json::from_str(&out.lines.join("\n")).expect("status is JSON");
-        status["pipelines"][0]["last_cycle"]["counts"].clone()
+        status["pipelines"][0]["last_cycle"].clone()
     }
 }
 
