@@ -132,7 +132,7 @@ fn run(n: usize, batch: u32) -> anyhow::Result<()> {
     let grown_before = PLUGIN_MEMORY_GROWN.load(Ordering::Relaxed);
     let started = Instant::now();
     let (mut read, mut cycles) = (0u64, 0);
-    let mut stages: std::collections::BTreeMap<String, f64> = Default::default();
+    let mut stages = wasync::engine::Stages::default();
     let mut totals = [0u64; 5];
     loop {
         let report = engine.run_cycle("accounts", &Options::default())?;
@@ -141,8 +141,8 @@ fn run(n: usize, batch: u32) -> anyhow::Result<()> {
             eprintln!("{} {:?}", report.summary(), report.stages);
         }
         read += report.read;
-        for (stage, ms) in &report.stages {
-            *stages.entry(stage.clone()).or_default() += ms;
+        for (stage, ms) in report.stages.iter() {
+            stages.add(stage, ms);
         }
         for (t, v) in totals.iter_mut().zip([
             report.created,
@@ -173,24 +173,9 @@ fn run(n: usize, batch: u32) -> anyhow::Result<()> {
         100.0 * plugin / elapsed,
         100.0 * lookups / elapsed
     );
-    let order = [
-        "read",
-        "source-entity",
-        "source-fields",
-        "merge",
-        "save",
-        "destination-entity",
-        "destination-fields",
-        "write",
-        "watermarks",
-    ];
-    let line: Vec<String> = order
+    let line: Vec<String> = stages
         .iter()
-        .filter_map(|s| {
-            stages
-                .get(*s)
-                .map(|ms| format!("{s} {:.0}%", 100.0 * ms / 1e3 / elapsed))
-        })
+        .map(|(s, ms)| format!("{s} {:.0}%", 100.0 * ms / 1e3 / elapsed))
         .collect();
     println!("  stages: {}", line.join(", "));
     let mib = |bytes: u64| bytes as f64 / f64::from(1 << 20);

@@ -1,6 +1,6 @@
 //! RFC 3339 text to and from [`Timestamp`]s (microseconds since the Unix epoch, UTC), without
-//! a date crate: connectors need only UTC instants, and the civil-date arithmetic is a few
-//! lines.
+//! a date crate: connectors need only UTC instants, and the civil-date arithmetic is the few
+//! lines of `wasync-civil`, shared with the host.
 //!
 //! Parsing takes the spellings services write ([`parse_rfc3339`]); formatting writes UTC
 //! with six ([`format_micros`]) or three ([`format_millis`]) fraction digits, or just the date
@@ -45,7 +45,7 @@ pub fn parse_rfc3339(text: &str) -> Option<Timestamp> {
     let second = digits(&b[17..19])?;
     if !(1..=12).contains(&month)
         || day < 1
-        || day > days_in_month(year, month)
+        || day > i64::from(days_in_month(year, month as u32))
         || hour > 23
         || minute > 59
         || second > 60
@@ -54,7 +54,7 @@ pub fn parse_rfc3339(text: &str) -> Option<Timestamp> {
     }
     let (micros, rest) = fraction(&b[19..])?;
     let offset = offset_seconds(rest)?;
-    let seconds = (days_from_civil(year, month) + day - 1) * SECONDS_PER_DAY
+    let seconds = days_from_civil(year, month as u32, day as u32) * SECONDS_PER_DAY
         + hour * 3600
         + minute * 60
         + second
@@ -150,48 +150,10 @@ fn offset_seconds(tail: &[u8]) -> Option<i64> {
     (hours <= 23 && minutes <= 59).then_some(sign * (hours * 3600 + minutes * 60))
 }
 
-fn is_leap(year: i64) -> bool {
-    year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
-}
-
-fn days_in_month(year: i64, month: i64) -> i64 {
-    match month {
-        2 if is_leap(year) => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
-/// Days from 1970-01-01 to the first of `month` in `year` (Howard Hinnant's algorithm).
-fn days_from_civil(year: i64, month: i64) -> i64 {
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = year.div_euclid(400);
-    let year_of_era = year - era * 400;
-    let month_from_march = (month + 9) % 12;
-    let day_of_year = (153 * month_from_march + 2) / 5;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - 719_468
-}
-
-/// (year, month, day) of a day counted from 1970-01-01; the inverse of [`days_from_civil`].
-pub fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let days = days + 719_468;
-    let era = days.div_euclid(146_097);
-    let day_of_era = days - era * 146_097;
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_from_march = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * month_from_march + 2) / 5 + 1;
-    let month = if month_from_march < 10 {
-        month_from_march + 3
-    } else {
-        month_from_march - 9
-    };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    (year, month, day)
-}
+/// The calendar arithmetic, shared with the host: (year, month, day) of a day counted from
+/// 1970-01-01.
+pub use wasync_civil::civil_from_days;
+use wasync_civil::{days_from_civil, days_in_month};
 
 #[cfg(test)]
 mod tests {

@@ -1,11 +1,17 @@
 //! `wasync:plugin/log`: a plugin's messages, as `tracing` events tagged with its name.
 
-use crate::plugin::HostState;
-use crate::plugin::bindings::log::{Host, Level};
+use crate::wit::log::{self, Host, Level};
+use wasmtime::component::{HasData, Linker};
 
-impl Host for HostState {
+/// The log import of one plugin instance.
+pub struct Log<'a> {
+    /// The plugin's name, to tag its messages with.
+    pub plugin: &'a str,
+}
+
+impl Host for Log<'_> {
     fn log(&mut self, level: Level, message: String) {
-        let plugin = &*self.plugin;
+        let plugin = self.plugin;
         match level {
             Level::Trace => tracing::trace!(target: "plugin", plugin, "{message}"),
             Level::Debug => tracing::debug!(target: "plugin", plugin, "{message}"),
@@ -14,4 +20,18 @@ impl Host for HostState {
             Level::Error => tracing::error!(target: "plugin", plugin, "{message}"),
         }
     }
+}
+
+struct HasLog;
+
+impl HasData for HasLog {
+    type Data<'a> = Log<'a>;
+}
+
+/// Links the log import, each call answered by the [`Log`] `get` gives.
+pub fn add_to_linker<T: 'static>(
+    linker: &mut Linker<T>,
+    get: fn(&mut T) -> Log<'_>,
+) -> wasmtime::Result<()> {
+    log::add_to_linker::<T, HasLog>(linker, get)
 }

@@ -1,4 +1,6 @@
-//! Host imports a plugin can call, each a small unit: its `Host` impl and how it is linked.
+//! Host imports a plugin can call. Each is one unit, as wasmtime's `wasi-config` is: its
+//! grant, its state, its `Host` impl on a view of that state, and its `add_to_linker`. The
+//! plugin runtime holds their states and links them; they know nothing of the runtime.
 //!
 //! `log` is always granted. `lookup` and `http` deny every call with `access-denied` until
 //! they are granted; that is their behaviour without a grant, not a stub.
@@ -7,17 +9,19 @@ pub mod http;
 pub mod log;
 pub mod lookup;
 
-use crate::plugin::HostState;
-use crate::plugin::bindings;
-use wasmtime::component::{HasSelf, Linker};
+use crate::wit::types;
+use wasmtime::component::{HasData, Linker};
 
-/// Adds every wasync host import to `linker`.
-pub fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
-    bindings::types::add_to_linker::<_, HasSelf<HostState>>(linker, |s| s)?;
-    bindings::log::add_to_linker::<_, HasSelf<HostState>>(linker, |s| s)?;
-    bindings::lookup::add_to_linker::<_, HasSelf<HostState>>(linker, |s| s)?;
-    bindings::http::add_to_linker::<_, HasSelf<HostState>>(linker, |s| s)?;
-    Ok(())
+/// The `types` interface: declarations only, nothing to call.
+pub fn add_types_to_linker<T: 'static>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
+    types::add_to_linker::<T, Types>(linker, |_| Types)
 }
 
-impl bindings::types::Host for HostState {}
+/// The (empty) host side of `types`.
+pub struct Types;
+
+impl HasData for Types {
+    type Data<'a> = Types;
+}
+
+impl types::Host for Types {}

@@ -1,7 +1,6 @@
 //! The `wasync` command line: one clap enum, one module per command group.
 
 pub mod build;
-pub(crate) mod out;
 mod package;
 mod plugin;
 mod progress;
@@ -9,7 +8,7 @@ mod records;
 mod reload;
 mod scaffold;
 mod smoke;
-pub(crate) mod status;
+mod status;
 mod sync;
 
 use clap::{Args, Parser, Subcommand};
@@ -17,6 +16,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use crate::out;
 use crate::plugin::{Cache, Limits, RuntimeOptions};
 
 /// wasync keeps business records in agreement across the systems a company uses.
@@ -31,6 +31,7 @@ struct Cli {
 enum Command {
     /// Sync Salesforce Accounts and HubSpot Companies through stand-in servers on 127.0.0.1:
     /// a few cycles with changes upstream, then what happened. Needs no account anywhere.
+    #[cfg(feature = "demo")]
     Demo {
         /// Where the pipeline file and the store go (made afresh).
         #[arg(long, value_name = "DIR", default_value = "wasync-demo")]
@@ -177,6 +178,7 @@ pub fn main() -> ExitCode {
     ignore_file_size_signal();
     let cli = Cli::parse();
     let result = match cli.command {
+        #[cfg(feature = "demo")]
         Command::Demo {
             dir,
             companies,

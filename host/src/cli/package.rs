@@ -1,7 +1,7 @@
 //! `wasync package build|inspect|publish|install|list`: shareable plugin packages.
 
 use super::RuntimeArgs;
-use super::out::outln;
+use crate::out::outln;
 use crate::package::install::{self, Source};
 use crate::package::{Lock, Manifest, Package, PackageError, grant_lines, oci};
 use crate::plugin::Runtime;

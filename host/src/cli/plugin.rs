@@ -3,10 +3,10 @@
 
 use super::RuntimeArgs;
 use super::build::{self, Lang};
-use super::out::{self, outln};
 use super::records::{outcome_to_json, parse_record_line};
 use super::scaffold::{self, Kind};
 use super::smoke;
+use crate::out::{self, outln};
 use crate::plugin::{Failure, Function, Grants, Plugin, Runtime, World, builtin, producers};
 use crate::value::{from_json, to_json};
 use anyhow::{Context, bail};

@@ -3,8 +3,6 @@
 //! a final summary of all the pipeline's cycles.
 
 use crate::engine::Report;
-use crate::engine::read::SOURCE_STAGES;
-use crate::engine::write::DESTINATION_STAGES;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::time::{Duration, Instant};
@@ -48,8 +46,8 @@ impl Progress {
         add_all(&mut t.read_from, &report.read_from);
         add_all(&mut t.written_to, &report.written_to);
         add_all(&mut t.api_calls, &report.api_calls);
-        for (stage, ms) in &report.stages {
-            *t.stages.entry(stage.clone()).or_default() += ms;
+        for (stage, ms) in report.stages.iter() {
+            t.stages.add(stage, ms);
         }
         if self.live {
             let mut err = std::io::stderr().lock();
@@ -103,30 +101,17 @@ impl Progress {
             t.quarantined,
             rate(t.read, elapsed)
         );
-        let total_ms: f64 = t.stages.values().sum();
+        let total_ms = t.stages.total();
         if total_ms > 0.0 {
-            let stages: Vec<String> = in_cycle_order(&t.stages)
+            let stages: Vec<String> = t
+                .stages
+                .iter()
                 .map(|(s, ms)| format!("{s} {:.0}%", ms * 100.0 / total_ms))
                 .collect();
             out.push_str(&format!("\n  time per stage: {}", stages.join(", ")));
         }
         out
     }
-}
-
-/// The stages in the order a cycle runs them (unknown names last).
-fn in_cycle_order(stages: &BTreeMap<String, f64>) -> impl Iterator<Item = (&str, f64)> {
-    let order: Vec<&str> = SOURCE_STAGES
-        .iter()
-        .chain(&["save"])
-        .chain(DESTINATION_STAGES.iter())
-        .chain(&["watermarks"])
-        .copied()
-        .collect();
-    let rank = move |name: &str| order.iter().position(|o| *o == name).unwrap_or(usize::MAX);
-    let mut sorted: Vec<(&str, f64)> = stages.iter().map(|(s, ms)| (s.as_str(), *ms)).collect();
-    sorted.sort_by_key(|(s, _)| rank(s));
-    sorted.into_iter()
 }
 
 fn add_all(into: &mut BTreeMap<String, u64>, from: &BTreeMap<String, u64>) {
@@ -152,6 +137,7 @@ fn seconds(d: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::Stage;
 
     #[test]
     fn totals_add_up_over_cycles() {
@@ -163,8 +149,8 @@ mod tests {
                 written: read,
                 ..Report::default()
             };
-            report.stages.insert("save".into(), 30.0);
-            report.stages.insert("read".into(), 10.0);
+            report.stages.add(Stage::Save, 30.0);
+            report.stages.add(Stage::Read, 10.0);
             progress.add(&report);
         }
         let summary = progress.summary();

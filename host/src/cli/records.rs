@@ -4,9 +4,9 @@
 //! false}`; only `id` is required. An outcome is `{"keep": RECORD}`, `{"stop": "reason"}` or
 //! `{"attach": {"record": RECORD, "unified_id": "u1"}}`.
 
-use crate::plugin::bindings::entity_function::exports::wasync::plugin::entity::Outcome;
 use crate::value::{from_json, to_json};
-use crate::{Field, Record};
+use crate::wit::entity::Outcome;
+use crate::wit::{Field, Record};
 use anyhow::{Context, bail};
 use serde_json::{Map, Value as Json, json};
 
@@ -91,7 +91,7 @@ pub fn parse_record_line(line: &str, line_no: usize) -> anyhow::Result<Record> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Value;
+    use crate::wit::Value;
 
     #[test]
     fn records_round_trip_through_json() {

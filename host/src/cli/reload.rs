@@ -1,8 +1,8 @@
 //! `wasync plugin reload`: asks a running `wasync serve` to look at its plugins and pipeline
 //! file now (`POST /reload`), and prints what it swapped in and what it refused.
 
-use super::out::outln;
 use crate::config::Config;
+use crate::out::outln;
 use crate::serve::Outcome;
 use anyhow::{Context, bail};
 use serde_json::Value as Json;

@@ -13,8 +13,8 @@
 //!
 //! A case without `expect` passes when the plugin answers without an error.
 
-use super::out::outln;
 use super::records::{outcome_to_json, record_from_json};
+use crate::out::outln;
 use crate::plugin::{Function, Grants, Plugin, Policy, Runtime, System, World};
 use crate::value::{describe, from_json, to_json};
 use anyhow::{Context, bail};
@@ -97,7 +97,7 @@ fn answers(
     cases: &[Case],
 ) -> anyhow::Result<Vec<Json>> {
     let configure = || format!("cannot configure `{}` with {config}", plugin.name());
-    let error = |e: &crate::PluginErrorValue| json!({ "err": describe(e).to_string() });
+    let error = |e: &crate::wit::Error| json!({ "err": describe(e).to_string() });
     Ok(match plugin.world() {
         World::FieldTransform => {
             let mut transform = runtime
@@ -150,7 +150,7 @@ fn answers(
     })
 }
 
-fn records(cases: &[Case]) -> anyhow::Result<Vec<crate::Record>> {
+fn records(cases: &[Case]) -> anyhow::Result<Vec<crate::wit::Record>> {
     cases
         .iter()
         .enumerate()

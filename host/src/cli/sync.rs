@@ -2,11 +2,11 @@
 //! records only.
 
 use super::RuntimeArgs;
-use super::out::outln;
 use super::progress::Progress;
 use crate::config::Config;
 use crate::engine::cycle::Options;
 use crate::engine::{Engine, Report};
+use crate::out::outln;
 use crate::plugin::Runtime;
 use anyhow::{Context, bail};
 use std::io::IsTerminal;

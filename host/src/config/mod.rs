@@ -7,9 +7,11 @@
 
 mod http;
 pub mod plugins;
+mod schedule;
 mod serve;
 
 pub use http::{AuthConfig, HttpConfig, RateConfig};
+pub use schedule::Schedule;
 pub use serve::{ServeConfig, WebhookConfig};
 
 use serde::Deserialize;
@@ -386,7 +388,7 @@ impl Config {
                 return Err(format!("{at}: `batch_size` must be at least 1"));
             }
             if let Some(schedule) = &p.schedule {
-                crate::serve::Schedule::parse(schedule)
+                Schedule::parse(schedule)
                     .map_err(|e| format!("{at}: `schedule` {schedule:?}: {e}"))?;
             }
             if p.sources.is_empty() {

@@ -3,7 +3,7 @@
 //! `wasync serve` knows what to watch and what to check a new version against.
 
 use super::{Config, FieldMapping, PluginUse};
-use crate::plugin::World;
+use crate::wit::World;
 use std::path::{Path, PathBuf};
 
 /// One use of a plugin: where, as which world, with which configuration.

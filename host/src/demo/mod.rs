@@ -4,10 +4,10 @@
 
 mod scenario;
 
-use crate::cli::out::outln;
 use crate::config::Config;
 use crate::engine::cycle::Options as CycleOptions;
 use crate::engine::{Engine, Report};
+use crate::out::outln;
 use crate::plugin::{Runtime, RuntimeOptions};
 use anyhow::Context;
 use std::path::{Path, PathBuf};
@@ -114,7 +114,7 @@ pub fn run(options: &Options, runtime: RuntimeOptions) -> anyhow::Result<()> {
     }
     drop(engine);
     outln!()?;
-    crate::cli::status::run_status(&config_path, false)?;
+    crate::status::show(&config_path, false)?;
     let config_arg = config_path.display();
     outln!(
         "\ndone in {:.1} s. Explore the store: `wasync status --config {config_arg}`, `wasync log --config {config_arg}`",

@@ -4,9 +4,9 @@
 //! watermark), so the rules hold across cycles: an older change, or one from a less
 //! authoritative source, arriving in a later cycle does not overwrite what is there.
 
-use crate::Value;
 use crate::config::{AuthorityConfig, AuthorityRule};
 use crate::store::Stamp;
+use crate::wit::Value;
 use std::collections::BTreeMap;
 
 /// The rule of one field, ready to decide.

@@ -4,14 +4,14 @@
 use super::authority::Authority;
 use super::lookup::StoreLookup;
 use super::order::Ahead;
+use crate::capabilities::http::Client;
 use crate::config::{Config, DestinationConfig, FieldMapping, OnDelete, PipelineConfig, PluginUse};
-use crate::http::Client;
-use crate::plugin::bindings::EntityKind;
 use crate::plugin::{
     Bindings, DirGrant, Function, Grants, Instance, LookupGrant, Plugin, Policy, Runtime, System,
     Transformer,
 };
 use crate::store::{Endpoint, Store};
+use crate::wit::EntityKind;
 use anyhow::{Context, bail};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -316,7 +316,7 @@ pub fn connect(
 ) -> anyhow::Result<(System, Option<Arc<Client>>)> {
     let http = match &connector.http {
         Some(http) => {
-            let calls = store.read().api_calls(name, crate::http::today())?;
+            let calls = store.read().api_calls(name, crate::time::today())?;
             let client = Client::new(name, http, calls, |var| std::env::var(var).ok())
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             Some(Arc::new(client))

@@ -2,29 +2,24 @@
 //! order over the batch. A function keeps a record (maybe changed), attaches it to a unified
 //! record, or stops it; a record it fails on is quarantined and the rest go on.
 
-use super::build::Step;
+use super::build::{Destination, Step};
 use super::fields::{self, new_id};
 use super::read::set_aside;
-use super::work::{Batch, Incoming};
-use super::{Pipeline, Report, per_item};
+use super::stage::Stage;
+use super::work::{Cycle, Failed, Incoming, Outgoing};
+use super::{per_item, record_json};
 use crate::plugin::Function;
-use crate::plugin::bindings::EntityKind;
-use crate::plugin::bindings::Record;
-use crate::plugin::bindings::entity_function::exports::wasync::plugin::entity::Outcome;
-use crate::store::Store;
+use crate::wit::EntityKind;
+use crate::wit::Record;
+use crate::wit::entity::Outcome;
 
 /// Stage 2: the source entity pipelines. Events skip it.
 ///
 /// Lookups find the stored records and those this batch will create, each newer than the
 /// one before it in the cycle's order: a record attached to one created earlier in the batch
 /// ends as it would have had they come in different cycles.
-pub fn source(
-    p: &Pipeline,
-    store: &Store,
-    batch: &mut Batch,
-    report: &mut Report,
-    now: i64,
-) -> anyhow::Result<()> {
+pub fn source(cx: &mut Cycle<'_>) -> anyhow::Result<()> {
+    let (p, store, batch, report, now) = cx.parts();
     for (at, item) in batch.incoming.iter_mut().enumerate() {
         item.position = at;
     }
@@ -69,7 +64,7 @@ pub fn source(
                         }
                         Err(reason) => {
                             let reason = format!("{}: {reason}", step.label);
-                            set_aside(p, batch, index, "source-entity", &input, reason, now);
+                            set_aside(p, batch, index, Stage::SourceEntity, &input, reason, now);
                             continue;
                         }
                     }
@@ -98,7 +93,7 @@ fn returned(item: &mut Incoming, input: &Record, record: Record) {
 fn lent() -> Record {
     Record {
         id: String::new(),
-        watermark: crate::Value::Null,
+        watermark: crate::wit::Value::Null,
         fields: Vec::new(),
         deleted: false,
     }
@@ -115,28 +110,31 @@ pub fn apply(
     })
 }
 
-/// Stage 6 for one destination's batch: records kept (possibly changed), and those that
-/// failed with why. Stopped records are counted and left out.
-pub fn destination(
-    steps: &[Step<Function>],
-    entity: &str,
-    records: Vec<Record>,
-    report: &mut Report,
-) -> (Vec<Record>, Vec<(Record, String)>) {
-    let mut kept = records;
-    let mut failed = Vec::new();
-    for step in steps {
-        let results = apply(step, entity, &kept);
+/// Stage 6 for one chunk of destination `d`: loads its records, then each entity function
+/// keeps them (possibly changed) or stops them (counted, left out); a record a function
+/// fails on waits for quarantine with why.
+pub fn destination(cx: &mut Cycle<'_>, d: &Destination, out: &mut Outgoing) -> anyhow::Result<()> {
+    let (p, store, _, report, _) = cx.parts();
+    out.load(store, &p.entity)?;
+    let mut kept = std::mem::take(&mut out.live);
+    for step in &d.functions {
+        let results = apply(step, &p.entity, &kept);
         let mut next = Vec::with_capacity(kept.len());
         for (record, result) in kept.into_iter().zip(results) {
             match result {
                 Ok(Outcome::Keep(r)) => next.push(r),
                 Ok(Outcome::Attach(a)) => next.push(a.record),
                 Ok(Outcome::Stop(_)) => report.stopped += 1,
-                Err(reason) => failed.push((record, format!("{}: {reason}", step.label))),
+                Err(reason) => out.failed.push(Failed {
+                    record_id: record.id.clone(),
+                    stage: Stage::DestinationEntity,
+                    record: record_json(&record),
+                    reason: format!("{}: {reason}", step.label),
+                }),
             }
         }
         kept = next;
     }
-    (kept, failed)
+    out.live = kept;
+    Ok(())
 }

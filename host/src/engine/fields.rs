@@ -3,12 +3,13 @@
 //! Stage 3 then compares with the stored record and applies data authority: unchanged fields
 //! produce nothing.
 
-use super::build::FieldPipe;
+use super::build::{Destination, FieldPipe};
 use super::read::set_aside;
-use super::work::{Batch, Incoming, Mapping, Op, Work};
-use super::{Pipeline, field, per_item};
-use crate::plugin::bindings::{EntityKind, Record, Value};
+use super::stage::Stage;
+use super::work::{Batch, Cycle, Failed, Incoming, Mapping, Op, Outgoing, Work};
+use super::{Pipeline, field, per_item, record_json, write};
 use crate::store::{Stamp, Store, Unified, decode_value, encode_value};
+use crate::wit::{EntityKind, Record, Value};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
@@ -140,7 +141,8 @@ pub fn pending(
 /// Stage 3: source field pipelines, unified ids, change detection and data authority, each
 /// record in the order the cycle takes them in, so that a batch ends as if its records had
 /// come one at a time.
-pub fn source(p: &Pipeline, store: &Store, batch: &mut Batch, now: i64) -> anyhow::Result<()> {
+pub fn source(cx: &mut Cycle<'_>) -> anyhow::Result<()> {
+    let (p, store, batch, _, now) = cx.parts();
     premap(p, batch);
     let mut incoming = std::mem::take(&mut batch.incoming);
     incoming.sort_by_key(|i| i.position);
@@ -150,7 +152,15 @@ pub fn source(p: &Pipeline, store: &Store, batch: &mut Batch, now: i64) -> anyho
         let fields = match item.mapped.take() {
             Some(Ok(fields)) if !item.record.deleted => fields,
             Some(Err(reason)) if !item.record.deleted => {
-                set_aside(p, batch, index, "source-fields", &item.record, reason, now);
+                set_aside(
+                    p,
+                    batch,
+                    index,
+                    Stage::SourceFields,
+                    &item.record,
+                    reason,
+                    now,
+                );
                 continue;
             }
             _ => Vec::new(),
@@ -315,21 +325,39 @@ fn append_event(
     Ok(Some(id))
 }
 
-/// Stage 7 for one destination: the destination's fields of each record, or why not.
-pub fn destination(
-    pipes: &[FieldPipe],
-    records: &[Record],
-) -> Vec<Result<BTreeMap<String, Value>, String>> {
-    let refs: Vec<&Record> = records.iter().collect();
-    map(pipes, &refs)
-        .into_iter()
-        .map(|r| {
-            r.map(|fields| {
-                fields
+/// Stage 7 for one chunk of destination `d`: the destination's fields of each record, and
+/// from them the change to write there (or none, when it already holds them); a record a
+/// field pipeline fails on waits for quarantine with why.
+pub fn destination(cx: &mut Cycle<'_>, d: &Destination, out: &mut Outgoing) -> anyhow::Result<()> {
+    let (p, store, _, report, _) = cx.parts();
+    let refs: Vec<&Record> = out.live.iter().collect();
+    let mapped = map(&d.fields, &refs);
+    for (record, result) in out.live.iter().zip(mapped) {
+        match result {
+            Ok(fields) => {
+                let mut fields: BTreeMap<String, Value> = fields
                     .into_iter()
                     .map(|(name, value, _)| (name, value))
-                    .collect()
-            })
-        })
-        .collect()
+                    .collect();
+                if let Some(key) = &d.external_id_field {
+                    fields.insert(key.clone(), Value::Text(record.id.clone()));
+                }
+                if let Some(change) = write::upsert(p, d, store, &record.id, fields, report)? {
+                    out.pending.push(change);
+                }
+            }
+            Err(reason) => out.failed.push(Failed {
+                record_id: record.id.clone(),
+                stage: Stage::DestinationFields,
+                record: record_json(record),
+                reason,
+            }),
+        }
+    }
+    for (id, deleted_by) in &out.gone {
+        if let Some(change) = write::delete(p, d, store, id, deleted_by)? {
+            out.pending.push(change);
+        }
+    }
+    Ok(())
 }

@@ -6,10 +6,10 @@
 //! two records that would meet by lookup when read in different cycles (the second attached
 //! to the record the first created) meet the same way when read in one.
 
-use crate::Value;
 use crate::plugin::LookupSource;
-use crate::plugin::bindings::{Error as PluginErrorValue, Field, Record};
 use crate::store::{Store, Unified, lookup_matches};
+use crate::wit::Value;
+use crate::wit::{Error as PluginErrorValue, Field, Record};
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 

@@ -4,12 +4,13 @@
 //! A dry run only reports groups; a group larger than `max_group` is reported, not merged.
 
 use super::build::Merge;
-use super::work::{Batch, Op, Work};
+use super::stage::Stage;
+use super::work::{Batch, Cycle, Op, Work};
 use super::{Pipeline, Report, per_item};
-use crate::plugin::bindings::merge_policy::exports::wasync::plugin::merge::Candidate;
-use crate::plugin::bindings::{Record, Value};
 use crate::store::{Stamp, Store, Unified};
 use crate::value::describe;
+use crate::wit::merge::Candidate;
+use crate::wit::{Record, Value};
 use std::collections::{BTreeMap, BTreeSet};
 
 fn as_record(u: &Unified) -> Record {
@@ -17,13 +18,8 @@ fn as_record(u: &Unified) -> Record {
 }
 
 /// Runs stage 4 over the batch's changed records.
-pub fn dedupe(
-    p: &Pipeline,
-    store: &Store,
-    batch: &mut Batch,
-    report: &mut Report,
-    now: i64,
-) -> anyhow::Result<()> {
+pub fn dedupe(cx: &mut Cycle<'_>) -> anyhow::Result<()> {
+    let (p, store, batch, report, now) = cx.parts();
     let Some(merge) = &p.merge else { return Ok(()) };
     let changed: Vec<String> = batch
         .work
@@ -131,7 +127,9 @@ pub fn dedupe(
     Ok(())
 }
 
-/// Resolves one group with the policy and applies the outcome to the working set.
+/// Resolves one group with the policy and applies the outcome to the working set. A member
+/// the store no longer has (deleted by a hand, say) is left out, and the policy's answer is
+/// read against the members it was shown.
 fn resolve(
     p: &Pipeline,
     merge: &Merge,
@@ -141,22 +139,11 @@ fn resolve(
     group: &[String],
     now: i64,
 ) -> anyhow::Result<()> {
-    let mut candidates = Vec::with_capacity(group.len());
-    for id in group {
-        if !batch.work.contains_key(id) {
-            let Some(stored) = store.record(&p.entity, id)? else {
-                continue;
-            };
-            batch.work.insert(id.clone(), Work::existing(stored));
-        }
-        let u = &batch.work[id].after;
-        candidates.push(Candidate {
-            record: as_record(u),
-            source: u.source.clone(),
-            created: u.created,
-            updated: u.updated,
-        });
+    let (members, candidates) = gather(&p.entity, store, batch, group)?;
+    if members.len() < 2 {
+        return Ok(());
     }
+    let group = members.as_slice();
     let resolved = merge.policy.instance.lock().resolve(&[candidates]);
     let resolution = match resolved.map(|mut r| r.pop()) {
         Ok(Some(Ok(resolution))) => resolution,
@@ -222,6 +209,36 @@ fn resolve(
     Ok(())
 }
 
+/// The members of `group` the policy is shown, each with its candidate (candidate `i` is
+/// member `i`, which the policy's winner index refers to): from the batch, else loaded from
+/// the store; one in neither is left out.
+fn gather(
+    entity: &str,
+    store: &Store,
+    batch: &mut Batch,
+    group: &[String],
+) -> anyhow::Result<(Vec<String>, Vec<Candidate>)> {
+    let mut members = Vec::with_capacity(group.len());
+    let mut candidates = Vec::with_capacity(group.len());
+    for id in group {
+        if !batch.work.contains_key(id) {
+            let Some(stored) = store.record(entity, id)? else {
+                continue;
+            };
+            batch.work.insert(id.clone(), Work::existing(stored));
+        }
+        let u = &batch.work[id].after;
+        candidates.push(Candidate {
+            record: as_record(u),
+            source: u.source.clone(),
+            created: u.created,
+            updated: u.updated,
+        });
+        members.push(id.clone());
+    }
+    Ok((members, candidates))
+}
+
 /// Sets aside the records read this cycle that changed unified record `id`, and drops its
 /// changes from the batch: a merge policy failed on it, and a retry runs them again. A
 /// record only loaded for its group (changed by nobody this cycle) has nothing to set aside.
@@ -241,10 +258,32 @@ fn set_aside(p: &Pipeline, batch: &mut Batch, id: &str, reason: String, now: i64
             p,
             batch,
             item.source,
-            "merge",
+            Stage::Merge,
             &item.record,
             reason.clone(),
             now,
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Candidate `i` is member `i` even when a member is missing: the policy's winner index
+    /// used to be read against the whole group, naming the wrong winner or panicking.
+    #[test]
+    fn a_member_in_neither_batch_nor_store_is_left_out_of_both_lists() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(&dir.path().join("s.db")).expect("open");
+        let mut batch = Batch::default();
+        for id in ["a", "b"] {
+            batch.work.insert(id.into(), Work::new(id, "src", 1));
+        }
+        let group = ["a", "ghost", "b"].map(String::from);
+        let (members, candidates) = gather("Account", &store, &mut batch, &group).expect("gathers");
+        assert_eq!(members, ["a", "b"]);
+        let ids: Vec<&str> = candidates.iter().map(|c| c.record.id.as_str()).collect();
+        assert_eq!(ids, ["a", "b"]);
     }
 }

@@ -1,5 +1,6 @@
 //! The sync engine: pipelines built from the configuration, each running the staged cycle of
-//! `cycle.rs` over the unified store.
+//! [`cycle`] over the unified store. The stages share one context ([`work::Cycle`]) and are
+//! named by [`Stage`].
 //!
 //! | stage | module |
 //! |---|---|
@@ -8,7 +9,7 @@
 //! | 3. source field pipelines, data authority | [`fields`], [`authority`] |
 //! | 4. deduplication and merge | [`merge`] |
 //! | 5. save and log | [`save`] |
-//! | 6. destination entity pipeline | [`entity`] |
+//! | 6. destination entity pipeline (per destination, chunk by chunk) | [`entity`] |
 //! | 7. destination field pipelines | [`fields`] |
 //! | 8. write to destinations | [`write`] |
 
@@ -23,19 +24,22 @@ pub mod order;
 pub mod read;
 pub mod report;
 pub mod save;
+pub mod stage;
 pub mod work;
 pub mod write;
 
+/// The clock, where callers of the engine used to find it.
+pub use crate::time::now_micros;
 pub use build::{Destination, FieldPipe, Pipeline, Plugins, Source, Step, Use, connect};
 pub use lookup::StoreLookup;
 pub use report::Report;
+pub use stage::{Stage, Stages};
 
 use crate::config::Config;
-use crate::plugin::bindings::{Error as PluginErrorValue, Field, Record};
 use crate::plugin::{Bindings, CallError, Instance, Runtime};
 use crate::store::Store;
+use crate::wit::{Error as PluginErrorValue, Field, Record};
 use anyhow::Context;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 /// The configured pipelines over one store.
 pub struct Engine {
@@ -121,13 +125,6 @@ pub fn run_cycle(
     report
 }
 
-/// Microseconds since the Unix epoch, now.
-pub fn now_micros() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_micros() as i64)
-}
-
 /// [`Instance::isolate`] with failures as readable text, as quarantine keeps them.
 pub fn per_item<B: Bindings, I, O>(
     instance: &mut Instance<B>,
@@ -143,7 +140,7 @@ pub fn per_item<B: Bindings, I, O>(
 
 /// The value of field `name` of a record: `None` when the record does not have the field
 /// (unknown), as opposed to `Some(Null)` (empty).
-pub fn field<'a>(record: &'a Record, name: &str) -> Option<&'a crate::Value> {
+pub fn field<'a>(record: &'a Record, name: &str) -> Option<&'a crate::wit::Value> {
     record
         .fields
         .iter()
@@ -155,7 +152,7 @@ pub fn field<'a>(record: &'a Record, name: &str) -> Option<&'a crate::Value> {
 pub fn record_of(u: crate::store::Unified) -> Record {
     Record {
         id: u.id,
-        watermark: crate::Value::Timestamp(u.updated),
+        watermark: crate::wit::Value::Timestamp(u.updated),
         fields: u
             .fields
             .into_iter()

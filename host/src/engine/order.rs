@@ -4,9 +4,9 @@
 //! change in another, so the end state does not depend on how the reads are paged.
 
 use super::{Pipeline, Source};
-use crate::plugin::bindings::Value;
-use crate::plugin::bindings::connector::exports::wasync::plugin::external::Page;
 use crate::store::encode_value;
+use crate::wit::Value;
+use crate::wit::external::Page;
 use std::cmp::Ordering;
 use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
 use std::sync::{Mutex, PoisonError};

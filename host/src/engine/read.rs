@@ -6,22 +6,31 @@
 //! instead: the changes connectors' webhooks turned requests into, in the order they came.
 
 use super::order;
-use super::work::{Batch, Incoming};
+use super::stage::Stage;
+use super::work::{Batch, Cycle, Incoming};
 use super::{Pipeline, Report, field, record_from_json, record_json};
-use crate::plugin::bindings::Value;
-use crate::plugin::bindings::connector::exports::wasync::plugin::external::{Cursor, ReadRequest};
 use crate::store::{Quarantined, Store, decode_value};
 use crate::value::describe;
-
-/// The stages whose failures are retried by taking the source record in again.
-pub const SOURCE_STAGES: [&str; 4] = ["read", "source-entity", "source-fields", "merge"];
+use crate::wit::Value;
+use crate::wit::external::{Cursor, ReadRequest};
 
 /// A field a connector sets on a record it could not read, saying why.
 pub use crate::plugin::ERROR_FIELD;
 
+/// Stage 1: reads this cycle's records into the batch, from the sources or, in a
+/// micro-batch, from the changes received by webhook.
+pub fn read(cx: &mut Cycle<'_>) -> anyhow::Result<()> {
+    let options = cx.options.clone();
+    let (p, store, batch, report, now) = cx.parts();
+    match options.received {
+        true => received(p, store, batch, report, now),
+        false => from_sources(p, store, options.quarantine_only, batch, report, now),
+    }
+}
+
 /// Reads changes received by webhook into `batch`, at most a batch's worth: the micro-batch's
 /// stage 1. Source cursors do not move: the scheduled cycles' reads go on where they were.
-pub fn received(
+fn received(
     p: &Pipeline,
     store: &Store,
     batch: &mut Batch,
@@ -42,7 +51,7 @@ pub fn received(
             batch.quarantined.push(Quarantined {
                 id: 0,
                 pipeline: p.name.clone(),
-                stage: "read".to_owned(),
+                stage: Stage::Read.name().to_owned(),
                 connector: change.connector.clone(),
                 entity: change.entity.clone(),
                 record_id: format!("intake-{}", change.id),
@@ -65,8 +74,8 @@ pub fn received(
     Ok(())
 }
 
-/// Reads this cycle's records into `batch`.
-pub fn read(
+/// Reads this cycle's records from the sources into `batch`, quarantined ones first.
+fn from_sources(
     p: &Pipeline,
     store: &Store,
     quarantine_only: bool,
@@ -75,7 +84,7 @@ pub fn read(
     now: i64,
 ) -> anyhow::Result<()> {
     for q in store.read().quarantined(Some(&p.name), None)? {
-        if !SOURCE_STAGES.contains(&q.stage.as_str()) {
+        if !Stage::parse(&q.stage).is_some_and(Stage::on_source_side) {
             continue;
         }
         let source = p
@@ -167,7 +176,7 @@ fn admit(
     p: &Pipeline,
     batch: &mut Batch,
     source: usize,
-    record: crate::Record,
+    record: crate::wit::Record,
     retry_of: Option<i64>,
     now: i64,
 ) {
@@ -178,7 +187,7 @@ fn admit(
         None => None,
     };
     match problem {
-        Some(reason) => set_aside(p, batch, source, "read", &record, reason, now),
+        Some(reason) => set_aside(p, batch, source, Stage::Read, &record, reason, now),
         None => batch.incoming.push(Incoming {
             source,
             record,
@@ -195,8 +204,8 @@ pub fn set_aside(
     p: &Pipeline,
     batch: &mut Batch,
     source: usize,
-    stage: &str,
-    record: &crate::Record,
+    stage: Stage,
+    record: &crate::wit::Record,
     reason: String,
     now: i64,
 ) {
@@ -204,7 +213,7 @@ pub fn set_aside(
     batch.quarantined.push(Quarantined {
         id: 0,
         pipeline: p.name.clone(),
-        stage: stage.to_owned(),
+        stage: stage.name().to_owned(),
         connector: s.connector.clone(),
         entity: s.entity.clone(),
         record_id: record.id.clone(),

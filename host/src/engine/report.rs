@@ -1,5 +1,6 @@
 //! What a cycle did: the counts `wasync status` shows, and the time of each stage.
 
+use super::stage::{Stage, Stages};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -47,17 +48,16 @@ pub struct Report {
     /// `write::held`).
     pub held_for: Vec<String>,
     /// Milliseconds per stage, in the order they ran.
-    pub stages: BTreeMap<String, f64>,
+    pub stages: Stages,
     /// When the cycle started.
     #[serde(skip)]
     pub started: Option<Instant>,
 }
 
 impl Report {
-    /// Adds the time since `since` to stage `name`.
-    pub fn stage(&mut self, name: &str, since: Instant) {
-        let ms = since.elapsed().as_secs_f64() * 1e3;
-        *self.stages.entry(name.to_owned()).or_default() += ms;
+    /// Adds the time since `since` to `stage`.
+    pub fn stage(&mut self, stage: Stage, since: Instant) {
+        self.stages.add(stage, since.elapsed().as_secs_f64() * 1e3);
     }
 
     /// Total time.

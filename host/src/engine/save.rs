@@ -1,19 +1,13 @@
 //! Stage 5, save and log: the changed unified records, their ID mappings and match keys, the
 //! merges, the transaction log and the quarantine, in one store transaction.
 
-use super::work::Batch;
-use super::{Pipeline, Report};
-use crate::store::{NewEntry, Store, encode_value};
+use super::work::Cycle;
+use crate::store::{NewEntry, encode_value};
 use std::collections::BTreeMap;
 
 /// Saves the batch; counts what was created, updated and deleted.
-pub fn save(
-    p: &Pipeline,
-    store: &mut Store,
-    batch: &mut Batch,
-    report: &mut Report,
-    now: i64,
-) -> anyhow::Result<()> {
+pub fn save(cx: &mut Cycle<'_>) -> anyhow::Result<()> {
+    let (p, store, batch, report, now) = cx.parts();
     let winner_of: BTreeMap<&str, &str> = batch
         .merges
         .iter()

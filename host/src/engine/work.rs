@@ -1,8 +1,79 @@
-//! The cycle's working set: what stages 1–4 decided, waiting to be saved in stage 5.
+//! The cycle's working set: the context every stage shares ([`Cycle`]), what stages 1–4
+//! decide for stage 5 to save ([`Batch`]), and one destination's chunk on its way through
+//! stages 6–8 ([`Outgoing`]).
 
-use crate::plugin::bindings::{Record, Value};
-use crate::store::{Quarantined, Stamp, Unified};
+use super::stage::Stage;
+use super::{Pipeline, Report, abort_point, record_of};
+use crate::store::{Quarantined, Stamp, Store, Unified};
+use crate::wit::external::Change;
+use crate::wit::{Record, Value};
 use std::collections::BTreeMap;
+use std::time::Instant;
+
+/// How a cycle runs.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Process only quarantined records (`wasync quarantine replay`); read nothing new.
+    pub quarantine_only: bool,
+    /// A micro-batch: process changes received by webhook instead of reading sources.
+    pub received: bool,
+}
+
+/// What the stages of one cycle share, instead of a handful of arguments each.
+pub struct Cycle<'a> {
+    /// The pipeline.
+    pub p: &'a Pipeline,
+    /// The store.
+    pub store: &'a mut Store,
+    /// How the cycle runs.
+    pub options: Options,
+    /// What stages 1–4 decide, for stage 5.
+    pub batch: Batch,
+    /// What the cycle did.
+    pub report: Report,
+    /// The cycle's time (micros since the epoch), stamped on what it changes.
+    pub now: i64,
+}
+
+impl<'a> Cycle<'a> {
+    /// The parts a stage works with, borrowed apart: pipeline, store, batch, report, time.
+    pub fn parts(&mut self) -> (&'a Pipeline, &mut Store, &mut Batch, &mut Report, i64) {
+        (
+            self.p,
+            &mut *self.store,
+            &mut self.batch,
+            &mut self.report,
+            self.now,
+        )
+    }
+
+    /// Runs `stage`, adds its time to the report, then passes the point a test can cut the
+    /// cycle off at.
+    pub fn stage<T>(
+        &mut self,
+        stage: Stage,
+        run: impl FnOnce(&mut Self) -> anyhow::Result<T>,
+    ) -> anyhow::Result<T> {
+        let started = Instant::now();
+        let out = run(self)?;
+        self.report.stage(stage, started);
+        abort_point(stage.name());
+        Ok(out)
+    }
+
+    /// Runs `run` in one read snapshot of the store, for stages that read it per record.
+    pub fn in_snapshot<T>(
+        &mut self,
+        run: impl FnOnce(&mut Self) -> anyhow::Result<T>,
+    ) -> anyhow::Result<T> {
+        let began = self.store.begin_read()?;
+        let out = run(self);
+        if began {
+            self.store.end_read();
+        }
+        out
+    }
+}
 
 /// One record read from a source, on its way through the source pipelines.
 #[derive(Debug, Clone)]
@@ -151,5 +222,63 @@ impl Work {
         });
         self.after.source = stamp.source.clone();
         self.after.meta.insert(field.to_owned(), stamp);
+    }
+}
+
+/// One chunk of a destination's changed records, on its way through stages 6–8.
+#[derive(Debug, Default)]
+pub struct Outgoing {
+    /// The unified ids in the chunk.
+    pub ids: Vec<String>,
+    /// Quarantine entries of earlier failures here that this chunk retries.
+    pub retried: Vec<Quarantined>,
+    /// Live records, as plugins see them: loaded for stage 6, narrowed by it for stage 7.
+    pub live: Vec<Record>,
+    /// Deleted records: id, and the source that deleted it.
+    pub gone: Vec<(String, String)>,
+    /// The changes to write (stage 7 makes them).
+    pub pending: Vec<Pending>,
+    /// Records that failed a stage, waiting to be quarantined with the write's results.
+    pub failed: Vec<Failed>,
+}
+
+/// One change ready to write.
+#[derive(Debug)]
+pub struct Pending {
+    /// The unified record.
+    pub unified_id: String,
+    /// The change.
+    pub change: Change,
+    /// What the destination will hold afterwards (JSON), to skip it next time; `None` for a
+    /// delete.
+    pub fields: Option<String>,
+    /// Whether it creates the record there.
+    pub created: bool,
+}
+
+/// A record that failed on its way to a destination.
+#[derive(Debug)]
+pub struct Failed {
+    /// The unified record.
+    pub record_id: String,
+    /// Where.
+    pub stage: Stage,
+    /// The record as JSON, as quarantine keeps it.
+    pub record: String,
+    /// Why.
+    pub reason: String,
+}
+
+impl Outgoing {
+    /// Loads the chunk's unified records: live ones as plugins see them, deleted ones by id.
+    pub fn load(&mut self, store: &Store, entity: &str) -> anyhow::Result<()> {
+        for id in &self.ids {
+            match store.record_values(entity, id)? {
+                Some(u) if u.deleted => self.gone.push((u.id, u.source)),
+                Some(u) => self.live.push(record_of(u)),
+                None => {}
+            }
+        }
+        Ok(())
     }
 }

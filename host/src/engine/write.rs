@@ -1,56 +1,32 @@
-//! Stages 6–8 for each destination: the unified records changed since the destination's
-//! watermark go through its entity pipeline (6) and field pipelines (7), then are written
-//! (8): created, updated, deleted, or skipped when they equal what was last written there.
-//! New external ids are recorded; the destination watermark moves when all are written.
+//! Stage 8 and the destination side of the cycle: which unified records a destination is
+//! due (those changed since its watermark, and its quarantined retries), in chunks of its
+//! batch size; each chunk written (created, updated, deleted, or skipped when it equals what
+//! was last written there) after stages 6 and 7; new external ids recorded; the destination
+//! watermark moved once every chunk is written.
 
 use super::build::Destination;
-use super::work::Batch;
-use super::{Pipeline, Report, abort_point, entity, fields, per_item, record_json, record_of};
+use super::stage::Stage;
+use super::work::{Batch, Cycle, Outgoing, Pending};
+use super::{Pipeline, Report, abort_point, per_item};
 use crate::config::OnDelete;
-use crate::plugin::bindings::connector::exports::wasync::plugin::external::{Change, Upsert};
-use crate::plugin::bindings::{EntityKind, Field, Value};
 use crate::store::{Endpoint, Quarantined, Store, encode_fields};
+use crate::wit::external::{Change, Upsert};
+use crate::wit::{EntityKind, Field, Value};
 use std::collections::BTreeMap;
-use std::time::Instant;
-
-/// The write-side stages a failure can happen in; such records are retried next cycle.
-pub const DESTINATION_STAGES: [&str; 3] = ["destination-entity", "destination-fields", "write"];
-
-/// One record ready to write.
-struct Pending {
-    unified_id: String,
-    change: Change,
-    /// What the destination will hold afterwards (JSON), to skip it next time; `None` for a
-    /// delete.
-    fields: Option<String>,
-    created: bool,
-}
-
-/// Runs stages 6–8 for every destination of the pipeline.
-pub fn destinations(
-    p: &Pipeline,
-    store: &mut Store,
-    report: &mut Report,
-    now: i64,
-) -> anyhow::Result<()> {
-    for d in &p.destinations {
-        destination(p, d, store, report, now)?;
-    }
-    Ok(())
-}
 
 /// The sources a pipeline's writes wait for: its enabled object sources not yet read
 /// through to their end once (counting this cycle's reads). A pipeline's first sync thus
 /// unifies every source before it writes anything: a company in both systems meets its twin
 /// in the store, however the reads are paged, instead of being created in the other system
 /// first. Events are never matched or merged, so their pipelines never wait.
-pub fn held(p: &Pipeline, store: &Store, batch: &Batch) -> anyhow::Result<Vec<String>> {
+pub fn held(cx: &Cycle<'_>) -> anyhow::Result<Vec<String>> {
+    let (p, batch): (&Pipeline, &Batch) = (cx.p, &cx.batch);
     let mut waiting = Vec::new();
     for (index, s) in p.sources.iter().enumerate() {
         if !s.enabled || s.kind == EntityKind::Event || batch.caught_up.contains(&index) {
             continue;
         }
-        if !store.read().caught_up(s.endpoint(&p.name))? {
+        if !cx.store.read().caught_up(s.endpoint(&p.name))? {
             waiting.push(s.label.clone());
         }
     }
@@ -66,13 +42,24 @@ fn key<'a>(p: &'a Pipeline, d: &'a Destination) -> Endpoint<'a> {
     }
 }
 
-fn destination(
-    p: &Pipeline,
-    d: &Destination,
-    store: &mut Store,
-    report: &mut Report,
-    now: i64,
-) -> anyhow::Result<()> {
+/// What one destination is due this cycle, handed out a chunk at a time.
+pub struct Due<'d> {
+    d: &'d Destination,
+    /// Unified ids changed since its watermark, then its quarantined retries.
+    ids: Vec<String>,
+    /// Its quarantine entries from earlier failures.
+    retries: Vec<Quarantined>,
+    /// The log position its watermark moves to once every chunk is written.
+    upto: i64,
+    /// How many ids were handed out.
+    taken: usize,
+    /// Whether the daily API budget stopped it.
+    stopped: bool,
+}
+
+/// What destination `d` is due: the records changed since its watermark, and its retries.
+pub fn due<'d>(cx: &Cycle<'_>, d: &'d Destination) -> anyhow::Result<Due<'d>> {
+    let (p, store) = (cx.p, &*cx.store);
     let from = store.read().destination_seq(key(p, d))?;
     let upto = store.read().last_seq()?;
     let mut ids = store.read().changed_since(&p.entity, from, upto)?;
@@ -81,7 +68,7 @@ fn destination(
         .quarantined(Some(&p.name), None)?
         .into_iter()
         .filter(|q| {
-            DESTINATION_STAGES.contains(&q.stage.as_str())
+            Stage::parse(&q.stage).is_some_and(Stage::on_destination_side)
                 && q.connector == d.connector
                 && q.entity == d.entity
         })
@@ -91,152 +78,137 @@ fn destination(
             ids.push(q.record_id.clone());
         }
     }
-    for chunk in ids.chunks(d.batch.max(1) as usize) {
-        if budget_spent(d, report) {
-            return Ok(());
-        }
-        let started = Instant::now();
-        // Stages 6 and 7 read the store per record: in one snapshot each connection.
-        let snapshot = store.snapshot()?;
-        let lookups = p.lookups.snapshot()?;
-        let mut live = Vec::new();
-        let mut gone = Vec::new();
-        for id in chunk {
-            match store.record_values(&p.entity, id)? {
-                Some(u) if u.deleted => gone.push((u.id, u.source)),
-                Some(u) => live.push(record_of(u)),
-                None => {}
-            }
-        }
-        let mut failed: Vec<(String, &str, String, String)> = Vec::new();
-        // Stage 6: the destination entity pipeline.
-        let (kept, refused) = entity::destination(&d.functions, &p.entity, live, report);
-        for (record, reason) in refused {
-            failed.push((
-                record.id.clone(),
-                "destination-entity",
-                record_json(&record),
-                reason,
-            ));
-        }
-        report.stage("destination-entity", started);
-        abort_point("destination-entity");
+    Ok(Due {
+        d,
+        ids,
+        retries,
+        upto,
+        taken: 0,
+        stopped: false,
+    })
+}
 
-        // Stage 7: the destination field pipelines.
-        let started = Instant::now();
-        let mapped = fields::destination(&d.fields, &kept);
-        let mut pending = Vec::new();
-        for (record, result) in kept.iter().zip(mapped) {
-            match result {
-                Ok(mut fields) => {
-                    if let Some(key) = &d.external_id_field {
-                        fields.insert(key.clone(), Value::Text(record.id.clone()));
-                    }
-                    if let Some(p) = prepare_upsert(p, d, store, &record.id, fields, report)? {
-                        pending.push(p);
-                    }
-                }
-                Err(reason) => failed.push((
-                    record.id.clone(),
-                    "destination-fields",
-                    record_json(record),
-                    reason,
-                )),
-            }
+impl Due<'_> {
+    /// The next chunk, or `None` when every chunk was handed out or the connector has spent
+    /// its daily API budget (checked before each chunk and after the last).
+    pub fn next(&mut self, report: &mut Report) -> Option<Outgoing> {
+        let done = self.taken >= self.ids.len();
+        if self.taken > 0 || !done {
+            self.stopped = self.stopped || budget_spent(self.d, report);
         }
-        for (id, deleted_by) in gone {
-            if let Some(p) = prepare_delete(p, d, store, &id, &deleted_by)? {
-                pending.push(p);
-            }
+        if done || self.stopped {
+            return None;
         }
-        drop((lookups, snapshot));
-        report.stage("destination-fields", started);
-        abort_point("destination-fields");
-
-        // Stage 8: write.
-        let started = Instant::now();
-        let changes: Vec<Change> = pending.iter().map(|p| p.change.clone()).collect();
-        let results = per_item(&mut d.system.lock(), &changes, |s, c| s.write(&d.entity, c));
-        abort_point("write-call");
-        // Changes refused because the budget ran out during this call are not failures of
-        // their records: they wait, with the destination watermark, for the next budget.
-        let out_of_budget = d.http.as_ref().is_some_and(|c| c.spent());
-        let mut deferred = Vec::new();
-        let retried: Vec<&Quarantined> = retries
+        let end = (self.taken + self.d.batch.max(1) as usize).min(self.ids.len());
+        let ids = self.ids[self.taken..end].to_vec();
+        self.taken = end;
+        let retried = self
+            .retries
             .iter()
-            .filter(|q| chunk.contains(&q.record_id))
+            .filter(|q| ids.contains(&q.record_id))
+            .cloned()
             .collect();
-        store.transaction(|tx| {
-            for (pending, result) in pending.iter().zip(&results) {
-                match result {
-                    Ok(external_id) => {
-                        report.written += 1;
-                        *report.written_to.entry(d.label.clone()).or_default() += 1;
-                        match &pending.fields {
-                            Some(fields) => {
-                                tx.set_written(
-                                    key(p, d),
-                                    &pending.unified_id,
-                                    external_id,
-                                    fields,
-                                    now,
-                                )?;
-                                if pending.created {
-                                    tx.map_id(
-                                        &d.connector,
-                                        &d.entity,
-                                        external_id,
-                                        &p.entity,
-                                        &pending.unified_id,
-                                        None,
-                                    )?;
-                                }
-                            }
-                            None => tx.clear_written(key(p, d), &pending.unified_id)?,
-                        }
-                    }
-                    Err(_) if out_of_budget => deferred.push(pending.unified_id.as_str()),
-                    Err(reason) => failed.push((
-                        pending.unified_id.clone(),
-                        "write",
-                        format!("{{\"id\":{:?}}}", pending.unified_id),
-                        reason.clone(),
-                    )),
-                }
-            }
-            // A retry that went through this time is done with; one that failed again was
-            // counted again above.
-            for q in &retried {
-                let waiting = deferred.contains(&q.record_id.as_str());
-                if !waiting && !failed.iter().any(|f| f.0 == q.record_id) {
-                    tx.resolve_quarantined(q.id, now)?;
-                }
-            }
-            for (record_id, stage, record, reason) in &failed {
-                tx.quarantine(&Quarantined {
-                    id: 0,
-                    pipeline: p.name.clone(),
-                    stage: (*stage).to_owned(),
-                    connector: d.connector.clone(),
-                    entity: d.entity.clone(),
-                    record_id: record_id.clone(),
-                    record: record.clone(),
-                    reason: reason.clone(),
-                    attempts: 1,
-                    first_at: now,
-                    last_at: now,
-                })?;
-            }
-            Ok(())
-        })?;
-        report.quarantined += failed.len() as u64;
-        report.stage("write", started);
-        abort_point("write");
-        if out_of_budget && budget_spent(d, report) {
-            return Ok(());
-        }
+        Some(Outgoing {
+            ids,
+            retried,
+            ..Outgoing::default()
+        })
     }
-    store.transaction(|tx| tx.set_destination_seq(key(p, d), upto, now))?;
+
+    /// Moves the destination's watermark, unless the budget stopped it: then the rest waits,
+    /// with the watermark, for the next budget.
+    pub fn finish(self, cx: &mut Cycle<'_>) -> anyhow::Result<()> {
+        if !self.stopped {
+            let (p, d, upto, now) = (cx.p, self.d, self.upto, cx.now);
+            cx.store
+                .transaction(|tx| tx.set_destination_seq(key(p, d), upto, now))?;
+        }
+        Ok(())
+    }
+}
+
+/// Stage 8 for one chunk of destination `d`: writes its changes, records what the
+/// destination now holds and the external ids of records created there, and quarantines
+/// what failed here or in stages 6 and 7, in one store transaction.
+pub fn write(cx: &mut Cycle<'_>, d: &Destination, out: Outgoing) -> anyhow::Result<()> {
+    let (p, store, _, report, now) = cx.parts();
+    let Outgoing {
+        pending,
+        mut failed,
+        retried,
+        ..
+    } = out;
+    let changes: Vec<Change> = pending.iter().map(|p| p.change.clone()).collect();
+    let results = per_item(&mut d.system.lock(), &changes, |s, c| s.write(&d.entity, c));
+    abort_point("write-call");
+    // Changes refused because the budget ran out during this call are not failures of
+    // their records: they wait, with the destination watermark, for the next budget.
+    let out_of_budget = d.http.as_ref().is_some_and(|c| c.spent());
+    let mut deferred = Vec::new();
+    store.transaction(|tx| {
+        for (pending, result) in pending.iter().zip(&results) {
+            match result {
+                Ok(external_id) => {
+                    report.written += 1;
+                    *report.written_to.entry(d.label.clone()).or_default() += 1;
+                    match &pending.fields {
+                        Some(fields) => {
+                            tx.set_written(
+                                key(p, d),
+                                &pending.unified_id,
+                                external_id,
+                                fields,
+                                now,
+                            )?;
+                            if pending.created {
+                                tx.map_id(
+                                    &d.connector,
+                                    &d.entity,
+                                    external_id,
+                                    &p.entity,
+                                    &pending.unified_id,
+                                    None,
+                                )?;
+                            }
+                        }
+                        None => tx.clear_written(key(p, d), &pending.unified_id)?,
+                    }
+                }
+                Err(_) if out_of_budget => deferred.push(pending.unified_id.as_str()),
+                Err(reason) => failed.push(super::work::Failed {
+                    record_id: pending.unified_id.clone(),
+                    stage: Stage::Write,
+                    record: format!("{{\"id\":{:?}}}", pending.unified_id),
+                    reason: reason.clone(),
+                }),
+            }
+        }
+        // A retry that went through this time is done with; one that failed again was
+        // counted again above.
+        for q in &retried {
+            let waiting = deferred.contains(&q.record_id.as_str());
+            if !waiting && !failed.iter().any(|f| f.record_id == q.record_id) {
+                tx.resolve_quarantined(q.id, now)?;
+            }
+        }
+        for f in &failed {
+            tx.quarantine(&Quarantined {
+                id: 0,
+                pipeline: p.name.clone(),
+                stage: f.stage.name().to_owned(),
+                connector: d.connector.clone(),
+                entity: d.entity.clone(),
+                record_id: f.record_id.clone(),
+                record: f.record.clone(),
+                reason: f.reason.clone(),
+                attempts: 1,
+                first_at: now,
+                last_at: now,
+            })?;
+        }
+        Ok(())
+    })?;
+    report.quarantined += failed.len() as u64;
     Ok(())
 }
 
@@ -254,8 +226,9 @@ fn budget_spent(d: &Destination, report: &mut Report) -> bool {
     true
 }
 
-/// A create or update, unless the destination already holds exactly these fields.
-fn prepare_upsert(
+/// A create or update of record `id` at `d`, unless the destination already holds exactly
+/// these fields.
+pub fn upsert(
     p: &Pipeline,
     d: &Destination,
     store: &Store,
@@ -287,9 +260,9 @@ fn prepare_upsert(
     }))
 }
 
-/// What a deleted unified record does here: delete, clear the mapped fields, or nothing.
+/// What a deleted unified record does at `d`: delete, clear the mapped fields, or nothing.
 /// A record deleted in this very destination is not deleted there again.
-fn prepare_delete(
+pub fn delete(
     p: &Pipeline,
     d: &Destination,
     store: &Store,

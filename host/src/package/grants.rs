@@ -70,6 +70,16 @@ pub fn check_use(
     Ok(())
 }
 
+impl crate::plugin::Package for Manifest {
+    fn version(&self) -> &str {
+        &self.version
+    }
+
+    fn check_use(&self, config: &str, grants: &Grants, limits: Limits) -> anyhow::Result<()> {
+        Ok(check_use(self, config, grants, limits)?)
+    }
+}
+
 /// The pipeline-file lines that grant what `manifest` asks for, for `install` to print.
 pub fn grant_lines(manifest: &Manifest) -> Vec<String> {
     let asks = &manifest.capabilities;
@@ -81,7 +91,7 @@ pub fn grant_lines(manifest: &Manifest) -> Vec<String> {
             .collect::<Vec<_>>()
             .join(", ")
     };
-    let is_connector = manifest.world_kind() == Ok(crate::plugin::World::Connector);
+    let is_connector = manifest.world_kind() == Ok(crate::wit::World::Connector);
     if is_connector {
         lines.push("[connectors.NAME]".to_owned());
         lines.push(format!("plugin = \"{}\"", manifest.name));

@@ -2,8 +2,8 @@
 //! for (hosts, directories, memory) and which configuration it takes.
 
 use super::PackageError;
-use crate::plugin::World;
-use crate::plugin::world::{PACKAGE as WIT_PACKAGE, VERSION as WIT_VERSION, compatible};
+use crate::wit::World;
+use crate::wit::{PACKAGE as WIT_PACKAGE, VERSION as WIT_VERSION, compatible};
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 use std::collections::BTreeMap;

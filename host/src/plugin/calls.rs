@@ -1,14 +1,12 @@
 //! The typed calls of each world on its configured use.
 
-use super::bindings::connector::exports::wasync::plugin::external::{
-    Change, EntityChange, Page, ReadRequest, WebhookRequest,
-};
-use super::bindings::entity_function::exports::wasync::plugin::entity::Outcome;
-use super::bindings::merge_policy::exports::wasync::plugin::merge::{Candidate, Resolution};
-use super::bindings::{EntityDescription, Error as PluginErrorValue, Field, Record, Value};
 use super::error::CallError;
 use super::instance::{Bindings, Function, Instance, Policy, System, Transformer};
 use super::output::{MAX_FIELDS, Output};
+use crate::wit::entity::Outcome;
+use crate::wit::external::{Change, EntityChange, Page, ReadRequest, WebhookRequest};
+use crate::wit::merge::{Candidate, Resolution};
+use crate::wit::{EntityDescription, Error as PluginErrorValue, Field, Record, Value};
 use std::time::{Duration, Instant};
 
 /// What became of one value given to [`Transformer::apply_each`].

@@ -1,7 +1,8 @@
 //! What can go wrong loading or calling a plugin, as types a caller can match.
 
-use super::world::{PACKAGE, VERSION, expected_exports};
-use crate::plugin::bindings::Error as PluginErrorValue;
+use super::world::expected_exports;
+use crate::wit::Error as PluginErrorValue;
+use crate::wit::{PACKAGE, VERSION};
 use std::path::PathBuf;
 use std::time::Duration;
 

@@ -3,12 +3,12 @@
 //! instance away; the next call gets a fresh one, made with the same configuration.
 
 use super::Plugin;
-use super::bindings::{self, Error as PluginErrorValue};
 use super::error::CallError;
 use super::limits::Limits;
 use super::output::{Measure, Output};
 use super::state::{Grants, HostState};
-use super::world::World;
+use crate::wit::World;
+use crate::wit::{self as bindings, Error as PluginErrorValue};
 use wasmtime::component::{InstancePre, ResourceAny};
 use wasmtime::{Store, StoreContextMut, Trap, UpdateDeadline};
 
@@ -163,7 +163,7 @@ impl<B: Bindings> Instance<B> {
         let live = self.live()?;
         live.store.set_epoch_deadline(ticks);
         live.store.data_mut().limiter.refused = None;
-        live.store.data_mut().waited = std::time::Duration::ZERO;
+        live.store.data_mut().http.take_waited();
         let started = std::time::Instant::now();
         let result = f(&live.bindings, &mut live.store, live.handle);
         super::PLUGIN_NANOS.fetch_add(
@@ -314,7 +314,7 @@ world_bindings!(
 /// At the deadline: a plugin that spent part of the call waiting on the host's network gets
 /// that time back; one that only ran is stopped.
 fn extend_by_waits(mut store: StoreContextMut<'_, HostState>) -> wasmtime::Result<UpdateDeadline> {
-    let waited = std::mem::take(&mut store.data_mut().waited);
+    let waited = store.data_mut().http.take_waited();
     let ticks = waited.as_nanos() / super::limits::EPOCH_TICK.as_nanos();
     Ok(match ticks as u64 {
         0 => UpdateDeadline::Interrupt,

@@ -12,7 +12,6 @@
 //! # Ok::<(), anyhow::Error>(())
 //! ```
 
-pub mod bindings;
 pub mod builtin;
 pub mod cache;
 mod calls;
@@ -25,14 +24,19 @@ mod state;
 pub mod version;
 pub mod world;
 
+pub use crate::capabilities::lookup::{LOOKUP_NANOS, LookupGrant, LookupSource};
+/// The generated WIT types, by their old name.
+pub use crate::wit as bindings;
+pub use crate::wit::World;
 pub use cache::{Cache, Origin};
 pub use calls::{ERROR_FIELD, Failure};
 pub use error::{CallError, LoadError};
 pub use instance::{Bindings, Function, Instance, Policy, System, Transformer};
 pub use limits::Limits;
-pub use state::{DirGrant, Grants, HostState, LookupGrant, LookupSource};
-pub use world::{Interface, World};
+pub use state::{DirGrant, Grants, HostState};
+pub use world::Interface;
 
+use crate::capabilities;
 use sha2::{Digest, Sha256};
 use std::path::Path;
 use std::sync::Arc;
@@ -49,9 +53,14 @@ pub static PLUGIN_NANOS: std::sync::atomic::AtomicU64 = std::sync::atomic::Atomi
 /// shrinks while its instance lives): how the benchmarks tell plugins' memory from the host's.
 pub static PLUGIN_MEMORY_GROWN: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
-/// Of [`PLUGIN_NANOS`], the nanoseconds spent back in the host answering plugins' lookups
-/// (store queries): store work the plugin asked for, not crossing.
-pub static LOOKUP_NANOS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+/// Links wasync's host imports, each answering from its part of [`HostState`].
+fn link_capabilities(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
+    capabilities::add_types_to_linker(linker)?;
+    capabilities::log::add_to_linker(linker, HostState::log)?;
+    capabilities::lookup::add_to_linker(linker, HostState::lookup)?;
+    capabilities::http::add_to_linker(linker, HostState::http)?;
+    Ok(())
+}
 
 /// How to build a [`Runtime`].
 #[derive(Debug, Clone)]
@@ -96,7 +105,7 @@ impl Runtime {
         let engine = Engine::new(&config)?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
-        crate::capabilities::add_to_linker(&mut linker)?;
+        link_capabilities(&mut linker)?;
         Ok(Runtime {
             ticker: Arc::new(Ticker::start(engine.clone())?),
             engine,
@@ -196,11 +205,21 @@ impl Runtime {
             }
             .into());
         }
-        if let Some(manifest) = plugin.package() {
-            crate::package::check_use(manifest, config, &grants, self.limits)?;
+        if let Some(package) = plugin.package() {
+            package.check_use(config, &grants, self.limits)?;
         }
         Ok(Instance::new(plugin, config, grants, self.limits)?)
     }
+}
+
+/// What an installed package declares about its plugin: its version, and what every use of
+/// it must grant. Implemented by the package layer's manifest, above this one: the runtime
+/// checks each use against it before the plugin runs.
+pub trait Package: Send + Sync {
+    /// The package's version.
+    fn version(&self) -> &str;
+    /// Refuses a use whose configuration, grants or limits do not cover what it asks for.
+    fn check_use(&self, config: &str, grants: &Grants, limits: Limits) -> anyhow::Result<()>;
 }
 
 /// A loaded plugin: compiled, its world known, its imports checked. Cheap to clone.
@@ -208,8 +227,8 @@ impl Runtime {
 pub struct Plugin {
     name: Arc<str>,
     inner: Arc<Loaded>,
-    /// The manifest, when it was loaded from an installed package.
-    package: Option<Arc<crate::package::Manifest>>,
+    /// What its package declares, when it was loaded from an installed package.
+    package: Option<Arc<dyn Package>>,
 }
 
 struct Loaded {
@@ -230,14 +249,14 @@ impl Plugin {
         &self.name
     }
 
-    /// The package manifest, when it came from an installed package.
-    pub fn package(&self) -> Option<&crate::package::Manifest> {
+    /// What its package declares, when it came from an installed package.
+    pub fn package(&self) -> Option<&dyn Package> {
         self.package.as_deref()
     }
 
-    /// The same plugin, known to come from the package `manifest` describes.
-    pub fn with_package(mut self, manifest: crate::package::Manifest) -> Plugin {
-        self.package = Some(Arc::new(manifest));
+    /// The same plugin, known to come from the package `package` describes.
+    pub fn with_package(mut self, package: impl Package + 'static) -> Plugin {
+        self.package = Some(Arc::new(package));
         self
     }
 
@@ -250,7 +269,7 @@ impl Plugin {
     /// `sha256:` and 12 hex digits.
     pub fn version(&self) -> &str {
         match &self.package {
-            Some(manifest) => &manifest.version,
+            Some(package) => package.version(),
             None => &self.inner.version,
         }
     }

@@ -6,11 +6,11 @@
 //! plugin's memory as it returns, so a call can never hand the host more than its memory
 //! limit, and what is refused is dropped at once.
 
-use super::bindings::connector::exports::wasync::plugin::external::{EntityChange, Page};
-use super::bindings::entity_function::exports::wasync::plugin::entity::Outcome;
-use super::bindings::merge_policy::exports::wasync::plugin::merge::Resolution;
-use super::bindings::{EntityDescription, Error as PluginErrorValue, Field, Record, Value};
 use super::limits::Limits;
+use crate::wit::entity::Outcome;
+use crate::wit::external::{EntityChange, Page};
+use crate::wit::merge::Resolution;
+use crate::wit::{EntityDescription, Error as PluginErrorValue, Field, Record, Value};
 
 /// What a list element costs beyond its contents: counted so that a million empty results
 /// weigh something.

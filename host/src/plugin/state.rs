@@ -1,14 +1,15 @@
 //! What a plugin instance's store holds: its WASI context (empty unless granted), its limits,
 //! the tail of what it printed, and its name for the log.
 
-use super::bindings::{Error as PluginErrorValue, Field, Record};
 use super::limits::Limiter;
+use crate::capabilities::http::{Client, Http, HttpState};
+use crate::capabilities::log::Log;
+use crate::capabilities::lookup::{Lookup, LookupGrant};
 use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
-use std::time::Duration;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxView, WasiView};
@@ -26,29 +27,8 @@ pub struct Grants {
     pub env: Vec<(String, String)>,
     /// Read-only lookups into the unified store.
     pub lookup: Option<LookupGrant>,
-    /// Outgoing HTTP through the connector's [`Client`](crate::http::Client).
-    pub http: Option<Arc<crate::http::Client>>,
-}
-
-/// What answers a plugin's `lookup.find`.
-pub trait LookupSource: Send + Sync {
-    /// Unified records of `entity` matching every field, at most `limit`, oldest first.
-    fn find(
-        &self,
-        entity: &str,
-        matching: &[Field],
-        limit: u32,
-    ) -> Result<Vec<Record>, PluginErrorValue>;
-}
-
-/// A granted [`LookupSource`].
-#[derive(Clone)]
-pub struct LookupGrant(pub Arc<dyn LookupSource>);
-
-impl std::fmt::Debug for LookupGrant {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("LookupGrant")
-    }
+    /// Outgoing HTTP through the connector's [`Client`].
+    pub http: Option<Arc<Client>>,
 }
 
 /// A host directory granted to a plugin.
@@ -69,11 +49,8 @@ pub struct HostState {
     table: ResourceTable,
     pub(crate) limiter: Limiter,
     pub(crate) stderr: StderrTail,
-    pub(crate) lookup: Option<LookupGrant>,
-    pub(crate) http: Option<Arc<crate::http::Client>>,
-    /// Time spent waiting on the network in host calls since the deadline last looked:
-    /// the deadline is for the plugin's own running time, so it is extended by this much.
-    pub(crate) waited: Duration,
+    lookup: Option<LookupGrant>,
+    pub(crate) http: HttpState,
 }
 
 impl HostState {
@@ -102,9 +79,31 @@ impl HostState {
             limiter: Limiter::new(memory),
             stderr,
             lookup: grants.lookup.clone(),
-            http: grants.http.clone(),
-            waited: Duration::ZERO,
+            http: HttpState::new(grants.http.clone()),
         })
+    }
+
+    /// The log import's view of this state.
+    pub(crate) fn log(&mut self) -> Log<'_> {
+        Log {
+            plugin: &self.plugin,
+        }
+    }
+
+    /// The lookup import's view of this state.
+    pub(crate) fn lookup(&mut self) -> Lookup<'_> {
+        Lookup {
+            plugin: &self.plugin,
+            grant: self.lookup.as_ref(),
+        }
+    }
+
+    /// The http import's view of this state.
+    pub(crate) fn http(&mut self) -> Http<'_> {
+        Http {
+            plugin: &self.plugin,
+            state: &mut self.http,
+        }
     }
 }
 

@@ -3,8 +3,9 @@
 //! the HTTP front (`GET /status`, `POST /reload`).
 
 use crate::config::Config;
-use crate::engine::{Plugins, now_micros};
-use crate::value::rfc3339;
+use crate::engine::Plugins;
+use crate::time::now_micros;
+use crate::time::rfc3339;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;

@@ -4,12 +4,13 @@
 //! stuck until its deadline in one pipeline holds up only that pipeline: the others, and
 //! their webhook micro-batches, go on.
 
-use super::Schedule;
 use super::worker::{Msg, Next, Show, Worker};
 use crate::config::Config;
-use crate::engine::{Engine, Pipeline, Plugins, now_micros};
+use crate::config::Schedule;
+use crate::engine::{Engine, Pipeline, Plugins};
 use crate::plugin::Runtime;
 use crate::store::Store;
+use crate::time::now_micros;
 use std::collections::BTreeMap;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::thread::JoinHandle;

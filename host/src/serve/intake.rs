@@ -4,16 +4,14 @@
 //! arrive together are committed together (one transaction, one fsync-free WAL append), which
 //! is what keeps the intake fast under load.
 
+use crate::capabilities::http::Client;
 use crate::config::Config;
 use crate::engine::{connect, cycle, record_json};
-use crate::http::Client;
-use crate::plugin::bindings::connector::exports::wasync::plugin::external::{
-    EntityChange, WebhookRequest,
-};
-use crate::plugin::bindings::{EntityKind, Error as PluginErrorValue};
 use crate::plugin::{Runtime, System};
 use crate::store::{Received, Store};
 use crate::value::describe;
+use crate::wit::external::{EntityChange, WebhookRequest};
+use crate::wit::{EntityKind, Error as PluginErrorValue};
 use anyhow::Context;
 use serde_json::{Value as Json, json};
 use sha2::{Digest, Sha256};
@@ -164,7 +162,7 @@ impl Intake {
                 (d, rows)
             })
             .collect();
-        let now = crate::engine::now_micros();
+        let now = crate::time::now_micros();
         let clients: Vec<Arc<Client>> =
             self.hooks.values().filter_map(|h| h.http.clone()).collect();
         let committed = self.store.transaction(|tx| {

@@ -19,16 +19,14 @@ mod cycles;
 mod intake;
 mod lines;
 mod routes;
-mod schedule;
 mod watch;
 mod worker;
 
 pub use board::Outcome;
 
 pub use intake::{Answer, Delivery, Intake, Lanes};
-pub use schedule::Schedule;
 
-use crate::config::Config;
+use crate::config::{Config, Schedule};
 use crate::engine::{Engine, Plugins, Report};
 use crate::plugin::{Runtime, RuntimeOptions};
 use anyhow::{Context, bail};

@@ -6,7 +6,7 @@
 use super::board::Board;
 use super::watch::Request;
 use super::{Answer, Delivery};
-use crate::plugin::bindings::connector::exports::wasync::plugin::external::WebhookRequest;
+use crate::wit::external::WebhookRequest;
 use axum::Router;
 use axum::body::{Body, to_bytes};
 use axum::extract::{Path, State};
@@ -92,7 +92,7 @@ async fn status(State(front): State<Arc<Front>>) -> Response {
             let file = serde_json::to_value(&board.file).unwrap_or(Json::Null);
             (board.config.clone(), board.plugins_json(), file)
         };
-        let mut document = crate::cli::status::document(&config)?;
+        let mut document = crate::status::document(&config)?;
         if let Some(object) = document.as_object_mut() {
             object.insert("plugins".into(), plugins);
             object.insert("config".into(), file);

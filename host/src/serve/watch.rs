@@ -251,7 +251,7 @@ impl Watcher {
                 if config_changed {
                     board.limits = super::intake::body_limits(&running);
                     board.config = running.clone();
-                    board.file.loaded_at = crate::value::rfc3339(crate::engine::now_micros());
+                    board.file.loaded_at = crate::time::rfc3339(crate::time::now_micros());
                     board.file.error = None;
                 }
                 drop(board);

@@ -5,10 +5,11 @@
 //! pipeline. A stop or a hot-load swap is honoured at the next batch boundary: the batch in
 //! flight finishes on the version that started it.
 
-use super::Schedule;
+use crate::config::Schedule;
 use crate::engine::cycle::Options;
-use crate::engine::{Pipeline, Report, now_micros, run_cycle};
+use crate::engine::{Pipeline, Report, run_cycle};
 use crate::store::Store;
+use crate::time::now_micros;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
 use std::time::Duration;

@@ -2,7 +2,7 @@
 //! stay integers, floats keep a fraction), booleans and null are plain JSON; timestamps are
 //! `{"$ts": micros}` and nested JSON is `{"$json": "text"}`.
 
-use crate::Value;
+use crate::wit::Value;
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Value as Json, json};

@@ -3,7 +3,7 @@
 //! expression index per looked-up field.
 
 use super::{Result, Store, Unified, codec, schema, unified_from_row};
-use crate::Value;
+use crate::wit::Value;
 use rusqlite::{OptionalExtension, params};
 use std::collections::BTreeMap;
 

@@ -29,7 +29,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::Value;
+use crate::wit::Value;
 
 /// Results of store calls.
 pub type Result<T> = std::result::Result<T, StoreError>;

@@ -33,10 +33,10 @@ pub fn checked<T>(result: io::Result<T>) -> anyhow::Result<T> {
 /// `println!` that returns an error instead of panicking: `outln!("{x}")?`.
 macro_rules! outln {
     () => {
-        $crate::cli::out::line(format_args!(""))
+        $crate::out::line(format_args!(""))
     };
     ($($arg:tt)*) => {
-        $crate::cli::out::line(format_args!($($arg)*))
+        $crate::out::line(format_args!($($arg)*))
     };
 }
 pub(crate) use outln;

@@ -2,7 +2,7 @@
 //! `1h`), or at the minutes a cron expression names (`*/15 * * * *`, in UTC).
 
 use std::time::Duration;
-use wasync_sdk::time::civil_from_days;
+use wasync_civil::civil_from_days;
 
 const MICROS_PER_MINUTE: i64 = 60_000_000;
 const MINUTES_PER_DAY: i64 = 24 * 60;

@@ -1,6 +1,6 @@
 //! The host side of a connector's network: one [`Client`] per connector enforces its
 //! allowed hosts, rate limit, daily budget, timeouts and retries, and adds its credentials.
-//! `capabilities::http` hands plugin requests to it.
+//! The `http` import ([`capability`]) hands plugin requests to it.
 //!
 //! A request goes: allow-list → budget → rate limit → credentials → send; a 429, a 5xx, a
 //! timeout or a refused connection is retried with exponential backoff and jitter (or after
@@ -9,16 +9,18 @@
 
 mod allow;
 mod auth;
+mod capability;
 mod limit;
 mod retry;
 
 pub use allow::AllowList;
 pub use auth::{Credentials, Secret};
+pub use capability::{Http, HttpState, add_to_linker};
 pub use limit::{Ledger, RateWindow, Spent};
 
 use crate::config::HttpConfig;
-use crate::plugin::bindings::Error;
-use crate::plugin::bindings::http::{Request, Response};
+use crate::wit::Error;
+use crate::wit::http::{Request, Response};
 use reqwest::blocking::Client as Reqwest;
 use reqwest::header::{HeaderName, HeaderValue};
 use reqwest::{Method, Url};
@@ -40,9 +42,7 @@ pub struct Client {
 }
 
 /// UTC days since 1970-01-01, the unit of a daily budget.
-pub fn today() -> i64 {
-    crate::engine::now_micros().div_euclid(86_400_000_000)
-}
+pub use crate::time::today;
 
 impl Client {
     /// The client of `connector` from its configuration, with `calls_today` already made

@@ -34,9 +34,19 @@ pub enum Credentials {
     /// `Authorization: Bearer <token>`.
     Bearer(Secret),
     /// An API key in a header.
-    KeyHeader { header: String, key: Secret },
+    KeyHeader {
+        /// The header's name.
+        header: String,
+        /// The key.
+        key: Secret,
+    },
     /// An API key in a query parameter.
-    KeyQuery { param: String, key: Secret },
+    KeyQuery {
+        /// The parameter's name.
+        param: String,
+        /// The key.
+        key: Secret,
+    },
     /// OAuth 2.0 access tokens from a refresh token.
     OAuth(OAuth),
 }

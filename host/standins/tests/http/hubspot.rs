@@ -217,18 +217,9 @@ fn millis(iso: &str) -> i64 {
         .split(':')
         .map(|p| p.parse().expect("a number"))
         .collect();
-    let days = days_from_civil(date[0], date[1], date[2]);
+    let days = wasync_civil::days_from_civil(date[0], date[1] as u32, date[2] as u32);
     days * 86_400_000
         + (time[0] * 3_600_000.0 + time[1] * 60_000.0 + time[2] * 1000.0).round() as i64
-}
-
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
 }
 
 #[test]

@@ -1,7 +1,6 @@
 //! The one place host bindings are generated: one `bindgen!` per wasync world, sharing the
-//! `types` and `log` interfaces generated for the first.
-//!
-//! The rest of the crate imports generated types from here (`Value`, `Record`, `Error`, ...).
+//! `types` and `log` interfaces generated for the first. Private: the rest of the crate
+//! names generated types through [`crate::wit`]'s re-exports.
 
 #![allow(missing_docs, clippy::all)]
 
@@ -48,10 +47,3 @@ pub mod connector {
         },
     });
 }
-
-pub use connector::wasync::plugin::http;
-pub use entity_function::wasync::plugin::lookup;
-pub use field_transform::wasync::plugin::log;
-pub use field_transform::wasync::plugin::types::{
-    self, EntityDescription, EntityKind, Error, Field, FieldDescription, Record, Value, ValueKind,
-};
