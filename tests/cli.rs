@@ -1,6 +1,9 @@
 //! The `wasync` binary as a user runs it: `plugin call`, `plugin inspect`, `plugin list`, and
 //! what `sync` shows on a terminal and in a pipe.
 
+#[path = "support/cli.rs"]
+mod cli;
+
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
@@ -9,7 +12,7 @@ use wasync_test_guests::HOSTILE;
 /// Runs `wasync ARGS` with `stdin`, a private compile cache, and returns its output.
 fn wasync(args: &[&str], stdin: &str) -> Output {
     let cache = tempfile::tempdir().expect("tempdir");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_wasync"))
+    let mut child = cli::wasync()
         .args(args)
         .env("WASYNC_CACHE_DIR", cache.path())
         .stdin(Stdio::piped())
@@ -158,20 +161,8 @@ fn list_names_the_first_party_plugins() {
 
 /// A copy of `examples/accounts` whose batches are small enough to take several cycles.
 fn small_batch_example() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let from = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/accounts");
-    for sub in ["data/salesforce", "data/hubspot"] {
-        std::fs::create_dir_all(dir.path().join(sub)).expect("mkdir");
-        for entry in std::fs::read_dir(from.join(sub)).expect("example data") {
-            let path = entry.expect("entry").path();
-            std::fs::copy(
-                &path,
-                dir.path().join(sub).join(path.file_name().expect("name")),
-            )
-            .expect("copy");
-        }
-    }
-    let config = std::fs::read_to_string(from.join("wasync.toml")).expect("example config");
+    let dir = cli::example("accounts");
+    let config = std::fs::read_to_string(dir.path().join("wasync.toml")).expect("example config");
     assert!(
         config.contains("batch_size = 500"),
         "the example's batch size moved"
@@ -223,7 +214,7 @@ fn sync_on_a_terminal_redraws_one_progress_line_then_sums_up() {
 fn piped_sync() -> (String, BTreeMap<String, u64>) {
     let example = small_batch_example();
     let cache = tempfile::tempdir().expect("tempdir");
-    let out = Command::new(env!("CARGO_BIN_EXE_wasync"))
+    let out = cli::wasync()
         .args(["sync", "--config"])
         .arg(example.path().join("wasync.toml"))
         .env("WASYNC_CACHE_DIR", cache.path())
@@ -339,7 +330,7 @@ fn synced_people(n: usize) -> tempfile::TempDir {
 fn closed_early(args: &[&str], stdin: &str, read: usize) -> Output {
     use std::io::BufRead;
     let cache = tempfile::tempdir().expect("tempdir");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_wasync"))
+    let mut child = cli::wasync()
         .args(args)
         .env("WASYNC_CACHE_DIR", cache.path())
         .stdin(Stdio::piped())
@@ -463,7 +454,7 @@ fn a_rust_plugin_made_inside_the_checkout_reaches_the_sdk_relatively() {
     std::fs::create_dir_all(&sdk).expect("mkdir");
     std::fs::write(sdk.join("Cargo.toml"), "[package]\nname = \"wasync-sdk\"\n").expect("write");
     let new = |cwd: &std::path::Path, name: &str| {
-        let out = Command::new(env!("CARGO_BIN_EXE_wasync"))
+        let out = cli::wasync()
             .args(["plugin", "new", "--lang", "rust", name])
             .current_dir(cwd)
             .env("WASYNC_SDK_DIR", &sdk)

@@ -6,6 +6,8 @@
 //! The plugin versions are one real component (`tests/guests/versioned`, built once per test
 //! build) with its mark rewritten in its bytes; see `support/versions.rs`.
 
+#[path = "support/cli.rs"]
+mod cli;
 #[path = "support/packages.rs"]
 mod kit;
 #[path = "support/registry.rs"]
@@ -19,7 +21,6 @@ use serde_json::Value as Json;
 use service::{Service, eventually, lines};
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
@@ -52,24 +53,20 @@ fn written(dir: &Path) -> BTreeMap<usize, Vec<String>> {
     out
 }
 
-/// `wasync ARGS` run to the end.
-fn wasync(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_wasync"))
-        .args(args)
-        .output()
-        .expect("run wasync")
-}
-
 /// The transaction log's entries for field `status`, as JSON.
 fn status_log(config: &Path) -> Vec<Json> {
-    let out = wasync(&[
-        "log",
-        "--config",
-        &config.display().to_string(),
-        "--json",
-        "--limit",
-        "1000000",
-    ]);
+    let folder = config.parent().expect("a pipeline file is in a folder");
+    let out = kit::wasync(
+        folder,
+        &[
+            "log",
+            "--config",
+            &config.display().to_string(),
+            "--json",
+            "--limit",
+            "1000000",
+        ],
+    );
     assert!(
         out.status.success(),
         "{}",
@@ -354,7 +351,7 @@ fn wasync_plugin_reload_swaps_by_hand_and_reports_a_refused_version() {
         version(0).1,
         "not watched"
     );
-    let out = wasync(&["plugin", "reload", "--config", &config_arg]);
+    let out = kit::wasync(dir.path(), &["plugin", "reload", "--config", &config_arg]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
@@ -373,7 +370,10 @@ fn wasync_plugin_reload_swaps_by_hand_and_reports_a_refused_version() {
 
     // A broken version: refused, said so, exit 1; the old version keeps serving.
     install(&file, b"\0asm garbage");
-    let out = wasync(&["plugin", "reload", "--url", &service.url, "--json"]);
+    let out = kit::wasync(
+        dir.path(),
+        &["plugin", "reload", "--url", &service.url, "--json"],
+    );
     assert_eq!(out.status.code(), Some(1));
     let answer: Json = serde_json::from_slice(
         String::from_utf8_lossy(&out.stdout)
@@ -397,7 +397,7 @@ fn wasync_plugin_reload_swaps_by_hand_and_reports_a_refused_version() {
 
     // Nothing changed since: an idle reload says so.
     install(&file, &version(1).0);
-    let out = wasync(&["plugin", "reload", "--config", &config_arg]);
+    let out = kit::wasync(dir.path(), &["plugin", "reload", "--config", &config_arg]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}");
     assert!(stdout.contains("plugins: unchanged"), "{stdout}");

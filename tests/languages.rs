@@ -8,10 +8,12 @@
 //! componentize-py (`pip install -r sdk/python/requirements.txt`) and Node.js with
 //! `npm ci --prefix sdk/js`; without them the tests fail saying so.
 
+#[path = "support/cli.rs"]
+mod cli;
 mod languages_support;
 
 use languages_support::cases::{
-    REFUSED, extract_domain_cases, filter_cases, hostile_inputs, record, text,
+    extract_domain_cases, filter_cases, hostile_inputs, record, refused, text,
 };
 
 use languages_support::{
@@ -165,7 +167,9 @@ fn filter_twin_agrees_with_rust(twin: Twin) {
     }
     assert!(compared > 400, "{compared} outcomes compared");
 
-    for (config, says) in REFUSED {
+    let refused = refused();
+    assert!(!refused.is_empty(), "no refused configurations");
+    for (config, says) in refused {
         let message = |plugin: &Plugin| {
             let made: anyhow::Result<Function> =
                 runtime.instance(plugin, config, Grants::default());
@@ -312,8 +316,7 @@ fn inspect_names_the_toolchain_where_the_component_says_so() {
 /// The accounts example with extract-domain and filter as `domain` and `filter` (a first-party
 /// name or a component path); returns what was written to HubSpot as (name, domain) pairs.
 fn run_example(extract_domain: &str, filter: &str) -> Vec<(String, String)> {
-    let dir = tempfile::tempdir().expect("tempdir");
-    copy_dir(&repo().join("examples/accounts"), dir.path());
+    let dir = cli::example("accounts");
     let config = dir.path().join("wasync.toml");
     let text = std::fs::read_to_string(&config)
         .expect("config")
@@ -326,10 +329,9 @@ fn run_example(extract_domain: &str, filter: &str) -> Vec<(String, String)> {
             &format!("{{ plugin = {filter:?},"),
         );
     std::fs::write(&config, text).expect("write config");
-    let out = Command::new(env!("CARGO_BIN_EXE_wasync"))
+    let out = wasync()
         .args(["sync", "--config"])
         .arg(&config)
-        .env("WASYNC_CACHE_DIR", cache_root().join("compiled"))
         .output()
         .expect("wasync runs");
     assert!(
@@ -453,8 +455,10 @@ fn entity_functions_run_through_plugin_call() {
 
 // --- helpers -------------------------------------------------------------------------------
 
+/// `wasync` with this suite's compile cache (shared with the library tests' runtime), a
+/// target folder for the Rust plugins it builds, and this checkout's SDK.
 fn wasync() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_wasync"));
+    let mut cmd = cli::wasync();
     cmd.env("WASYNC_CACHE_DIR", cache_root().join("compiled"))
         .env("CARGO_TARGET_DIR", cache_root().join("rust-target"))
         .env("WASYNC_SDK_DIR", repo().join("sdk"));
@@ -498,17 +502,4 @@ fn wasync_with_input(args: &[&str], input: &str) -> String {
 
 fn path_str(path: &Path) -> &str {
     path.to_str().expect("UTF-8 path")
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for entry in std::fs::read_dir(from).expect("read dir") {
-        let entry = entry.expect("entry");
-        let target = to.join(entry.file_name());
-        if entry.file_type().expect("type").is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else if !entry.file_name().to_string_lossy().starts_with("wasync.db") {
-            std::fs::copy(entry.path(), &target).expect("copy");
-        }
-    }
 }

@@ -2,6 +2,8 @@
 //! registry on 127.0.0.1: tampered files, a registry serving other bytes, capabilities not
 //! granted, an incompatible WIT version.
 
+#[path = "support/cli.rs"]
+mod cli;
 #[path = "support/packages.rs"]
 mod kit;
 #[path = "support/registry.rs"]

@@ -3,6 +3,8 @@
 //! (`docker-registry`) on 127.0.0.1 started by the test itself. What is refused is in
 //! `package_refusals.rs`.
 
+#[path = "support/cli.rs"]
+mod cli;
 #[path = "support/packages.rs"]
 mod kit;
 #[path = "support/registry.rs"]

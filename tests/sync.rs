@@ -2,10 +2,13 @@
 //! SQLite files, over a copy of `examples/accounts` (JSON Lines files standing in for
 //! Salesforce and HubSpot).
 
+#[path = "support/cli.rs"]
+mod cli;
+
 use serde_json::Value as Json;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 /// A private copy of the example.
 struct Example {
@@ -14,13 +17,9 @@ struct Example {
 
 impl Example {
     fn new() -> Example {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/accounts");
-        copy_dir(&from, dir.path());
-        for db in ["wasync.db", "wasync.db-wal", "wasync.db-shm"] {
-            let _ = std::fs::remove_file(dir.path().join(db));
+        Example {
+            dir: cli::example("accounts"),
         }
-        Example { dir }
     }
 
     fn config(&self) -> PathBuf {
@@ -33,11 +32,8 @@ impl Example {
 
     /// Runs `wasync ARGS --config <this example>`.
     fn wasync(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_wasync"));
+        let mut cmd = cli::wasync();
         cmd.args(args).arg("--config").arg(self.config());
-        if let Some(cache) = std::env::var_os("WASYNC_CACHE_DIR") {
-            cmd.env("WASYNC_CACHE_DIR", cache);
-        }
         for (k, v) in env {
             cmd.env(k, v);
         }
@@ -119,19 +115,6 @@ impl Example {
         let text = std::fs::read_to_string(self.config()).expect("read config");
         assert!(text.contains(from), "config has {from:?}");
         std::fs::write(self.config(), text.replace(from, to)).expect("write config");
-    }
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for entry in std::fs::read_dir(from).expect("read dir") {
-        let entry = entry.expect("entry");
-        let target = to.join(entry.file_name());
-        if entry.file_type().expect("type").is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).expect("copy");
-        }
     }
 }
 
@@ -723,7 +706,7 @@ user = "User"
 }
 
 fn run(config: &Path, args: &[&str]) -> Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_wasync"))
+    let out = cli::wasync()
         .args(args)
         .arg("--config")
         .arg(config)

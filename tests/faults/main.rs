@@ -10,6 +10,8 @@
 
 #[path = "../support/bounded.rs"]
 mod bounded;
+#[path = "../support/cli.rs"]
+mod cli;
 #[path = "../support/service.rs"]
 mod service;
 
@@ -34,7 +36,7 @@ fn cache_dir() -> PathBuf {
 
 /// `wasync` with this suite's compile cache.
 fn wasync() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_wasync"));
+    let mut command = cli::wasync();
     command.env("WASYNC_CACHE_DIR", cache_dir());
     command
 }
@@ -110,20 +112,6 @@ fn whole_lines(path: &Path) -> Vec<Json> {
         .collect()
 }
 
-/// Copies a folder tree.
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for entry in std::fs::read_dir(from).expect("read dir") {
-        let entry = entry.expect("entry");
-        let target = to.join(entry.file_name());
-        if entry.file_type().expect("type").is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).expect("copy");
-        }
-    }
-}
-
 /// A private copy of `examples/accounts` with generated records added and a small batch
 /// size, so a sync takes several cycles and many store transactions. The generated names
 /// are not shared between the systems: twins that meet in one cycle of an undisturbed run
@@ -138,13 +126,9 @@ const BATCH: usize = 60;
 
 impl Accounts {
     fn new() -> Accounts {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/accounts");
-        copy_dir(&from, dir.path());
-        for db in ["wasync.db", "wasync.db-wal", "wasync.db-shm"] {
-            let _ = std::fs::remove_file(dir.path().join(db));
-        }
-        let accounts = Accounts { dir };
+        let accounts = Accounts {
+            dir: cli::example("accounts"),
+        };
         let config = std::fs::read_to_string(accounts.config()).expect("read config");
         let config = config.replace("batch_size = 500", &format!("batch_size = {BATCH}"));
         std::fs::write(accounts.config(), config).expect("write config");

@@ -106,7 +106,7 @@ impl ReadOnlyStore {
             let bin = dir.path().join("wasync");
             std::fs::copy(env!("CARGO_BIN_EXE_wasync"), &bin).expect("copy the binary");
             let cache = dir.path().join("components");
-            super::copy_dir(&cache_dir(), &cache);
+            super::cli::copy_dir(&cache_dir(), &cache);
             chmod(&cache, 0o777);
             (dir, bin, cache)
         });

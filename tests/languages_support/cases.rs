@@ -213,59 +213,15 @@ pub fn filter_cases() -> Vec<(Json, Vec<Record>)> {
     cases
 }
 
-/// The configurations `plugins/filter` refuses, each with a part of its message.
-pub const REFUSED: &[(&str, &str)] = &[
-    ("[]", "must be an object"),
-    ("{}", "give a condition"),
-    (
-        r#"{"keep_if": {"field": "a", "equals": 1}, "stop_if": {"field": "a", "equals": 1}}"#,
-        "not both",
-    ),
-    (
-        r#"{"keep_if": {"field": "a", "equals": 1}, "ignorecase": true}"#,
-        "`ignorecase`",
-    ),
-    (
-        r#"{"keep_if": {"field": "a", "equals": 1}, "ignore_case": "yes"}"#,
-        "`ignore_case`",
-    ),
-    (r#"{"keep_if": {"field": "a"}}"#, "keep_if: give one test"),
-    (r#"{"keep_if": {"equals": 1}}"#, "keep_if: `field`"),
-    (
-        r#"{"keep_if": {"field": "a", "equals": 1, "in": [1]}}"#,
-        "only one test",
-    ),
-    (
-        r#"{"keep_if": {"field": "a", "equal": 1}}"#,
-        "unknown key `equal`",
-    ),
-    (
-        r#"{"keep_if": {"field": "a", "in": 1}}"#,
-        "`in` must be a list",
-    ),
-    (r#"{"keep_if": {"field": "a", "in": []}}"#, "at least one"),
-    (
-        r#"{"keep_if": {"field": "a", "is_empty": "yes"}}"#,
-        "`is_empty` must be",
-    ),
-    (
-        r#"{"keep_if": {"field": "a", "contains": 1}}"#,
-        "`contains` must be",
-    ),
-    (
-        r#"{"keep_if": {"all": []}}"#,
-        "keep_if.all: list at least one",
-    ),
-    (
-        r#"{"keep_if": {"all": [{"field": "a", "equals": 1}], "field": "b"}}"#,
-        "alone",
-    ),
-    (
-        r#"{"keep_if": {"any": [{"field": "a", "equals": 1}, {"not": 3}]}}"#,
-        "keep_if.any[1].not",
-    ),
-    (
-        r#"{"stop_if": "Type = Prospect"}"#,
-        "stop_if: a condition must be an object",
-    ),
-];
+/// `plugins/filter/refused.txt`: the configurations the filter refuses, each with a part of
+/// its message.
+pub fn refused() -> Vec<(&'static str, &'static str)> {
+    include_str!("../../plugins/filter/refused.txt")
+        .lines()
+        .filter(|line| !line.starts_with('#') && !line.trim().is_empty())
+        .map(|line| {
+            line.split_once('\t')
+                .unwrap_or_else(|| panic!("refused.txt: no TAB in {line:?}"))
+        })
+        .collect()
+}

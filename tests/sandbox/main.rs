@@ -17,6 +17,8 @@
 
 #[path = "../support/bounded.rs"]
 mod bounded;
+#[path = "../support/cli.rs"]
+mod cli;
 #[path = "../support/service.rs"]
 mod service;
 
@@ -102,7 +104,7 @@ fn wasync() -> Command {
             HOSTILE_CONNECTOR,
             "jsonl",
         ] {
-            let out = Command::new(env!("CARGO_BIN_EXE_wasync"))
+            let out = cli::wasync()
                 .args(["plugin", "inspect", plugin])
                 .env("WASYNC_CACHE_DIR", cache_dir())
                 .output()
@@ -114,7 +116,7 @@ fn wasync() -> Command {
             );
         }
     });
-    let mut command = Command::new(env!("CARGO_BIN_EXE_wasync"));
+    let mut command = cli::wasync();
     command
         .env("WASYNC_CACHE_DIR", cache_dir())
         .env("WASYNC_TEST_SECRET", "hunter2");

@@ -1,21 +1,17 @@
 //! Helpers for the package tests: the `wasync` binary in a folder, package folders made of
 //! first-party components, and a pipeline of people whose domain a transform computes.
+//! Runs the binary through `support/cli.rs`, which the test crate includes as `mod cli`.
 
 #![allow(dead_code)] // each test file uses its own part of it
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
-/// Runs `wasync ARGS` in `dir` with the tests' compile cache.
+/// Runs `wasync ARGS` in `dir`.
 pub fn wasync(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_wasync"))
+    crate::cli::wasync()
         .args(args)
         .current_dir(dir)
-        .env(
-            "WASYNC_CACHE_DIR",
-            PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("package-components"),
-        )
-        .env_remove("WASYNC_REGISTRY")
         .output()
         .expect("wasync runs")
 }
@@ -24,14 +20,9 @@ pub fn wasync(dir: &Path, args: &[&str]) -> Output {
 pub fn ok_with_input(dir: &Path, args: &[&str], input: &str) -> String {
     use std::io::Write;
     use std::process::Stdio;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_wasync"))
+    let mut child = crate::cli::wasync()
         .args(args)
         .current_dir(dir)
-        .env(
-            "WASYNC_CACHE_DIR",
-            PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("package-components"),
-        )
-        .env_remove("WASYNC_REGISTRY")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
