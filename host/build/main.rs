@@ -10,9 +10,15 @@ use std::path::PathBuf;
 fn main() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     let plugins = root.join("plugins");
+    // Everything a plugin build reads: its sources, the SDK crates and their manifests, the
+    // workspace manifest they inherit from, and the WIT.
     wasm::rerun_if_changed(&[
         plugins.clone(),
+        root.join("Cargo.toml"),
+        root.join("sdk/Cargo.toml"),
         root.join("sdk/src"),
+        root.join("sdk/civil"),
+        root.join("sdk/macros/Cargo.toml"),
         root.join("sdk/macros/src"),
         root.join("wit"),
     ]);

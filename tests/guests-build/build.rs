@@ -12,16 +12,17 @@ fn main() {
     let guests = root.join("tests/guests");
     // Every guest crate, found rather than listed: a list forgot `lookup-probe` and
     // `http-probe`, so changing them did not rebuild them. Then what they are built from
-    // outside `tests/guests`: the SDK and its macros (their manifests too), the WIT package
-    // the macros point wit-bindgen at, and the root manifest, whose `[workspace.package]`,
-    // `[workspace.dependencies]` (wit-bindgen's version and features) and `[workspace.lints]`
-    // the SDK's manifests inherit.
+    // outside `tests/guests`: the SDK, its calendar crate and its macros (their manifests
+    // too), the WIT package the macros point wit-bindgen at, and the root manifest, whose
+    // `[workspace.package]`, `[workspace.dependencies]` (wit-bindgen's version and features)
+    // and `[workspace.lints]` the SDK's manifests inherit.
     let mut watched = vec![
         guests.join("Cargo.toml"),
         guests.join("Cargo.lock"),
         root.join("Cargo.toml"),
         root.join("sdk/Cargo.toml"),
         root.join("sdk/src"),
+        root.join("sdk/civil"),
         root.join("sdk/macros/Cargo.toml"),
         root.join("sdk/macros/src"),
         root.join("wit"),
