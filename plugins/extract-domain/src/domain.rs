@@ -39,9 +39,10 @@ pub fn registrable_domain(input: &str) -> Option<String> {
 
 /// Cuts the host out of a URL, host name or e-mail address, without copying.
 ///
-/// Surrounding whitespace and leading/trailing dots go: a trailing dot is the
-/// DNS root and a leading one is a common cookie-domain spelling, and neither
-/// changes which domain is meant.
+/// Surrounding whitespace goes, and trailing dots (the DNS root, which does not
+/// change which domain is meant). A name that begins with a dot has an empty
+/// first label: it is not a host name, and the Public Suffix List's own tests
+/// give it no domain.
 fn host_of(input: &str) -> Option<&str> {
     let (rest, is_mailto) = strip_scheme(input.trim());
     let authority = if is_mailto {
@@ -55,7 +56,11 @@ fn host_of(input: &str) -> Option<&str> {
     let host_and_port = authority
         .rsplit_once('@')
         .map_or(authority, |(_, host)| host);
-    let host = strip_port(host_and_port)?.trim_matches('.');
+    let host = strip_port(host_and_port)?;
+    if host.starts_with('.') {
+        return None;
+    }
+    let host = host.trim_end_matches('.');
     (!host.is_empty()).then_some(host)
 }
 
@@ -138,9 +143,13 @@ fn unicode_registrable_domain(host: &str) -> Option<String> {
         return None;
     }
     let ascii = to_ascii(host.as_bytes())?;
-    // UTS #46 maps ideographic full stops (`。`) to dots, so trim again. Its
-    // output is lowercase and its IDN labels are already validated.
-    let name = ascii.trim_matches('.').as_bytes();
+    // UTS #46 maps ideographic full stops (`。`) to dots, so look again: a
+    // leading one is an empty label, trailing ones the root. Its output is
+    // lowercase and its IDN labels are already validated.
+    if ascii.starts_with('.') {
+        return None;
+    }
+    let name = ascii.trim_end_matches('.').as_bytes();
     if !is_valid_ascii_host(name) {
         return None;
     }

@@ -31,8 +31,8 @@ export function registrableDomain(input) {
 }
 
 /// Cuts the host out of a URL, host name or e-mail address. Surrounding white space and
-/// leading/trailing dots go (a trailing dot is the DNS root, a leading one a common
-/// cookie-domain spelling).
+/// trailing dots (the DNS root) go; a name that begins with a dot has an empty first label
+/// and is no host name.
 function hostOf(input) {
   const [rest, isMailto] = stripScheme(input.replace(EDGE_SPACE, ''));
   // `mailto:a@x.com,b@y.com?subject=hi`: the first address counts.
@@ -42,7 +42,8 @@ function hostOf(input) {
   const hostAndPort = at >= 0 ? authority.slice(at + 1) : authority;
   const host = stripPort(hostAndPort);
   if (host === null) return null;
-  const trimmed = host.replace(/^\.+|\.+$/g, '');
+  if (host.startsWith('.')) return null;
+  const trimmed = host.replace(/\.+$/, '');
   return trimmed === '' ? null : trimmed;
 }
 
@@ -93,8 +94,9 @@ function unicodeRegistrableDomain(host) {
   if (new TextEncoder().encode(host).length > MAX_UNICODE_HOST_BYTES) return null;
   const ascii = toAscii(host);
   if (ascii === null) return null;
-  // UTS #46 maps ideographic full stops (`。`) to dots, so trim again.
-  const name = ascii.replace(/^\.+|\.+$/g, '');
+  // UTS #46 maps ideographic full stops (`。`) to dots, so look again.
+  if (ascii.startsWith('.')) return null;
+  const name = ascii.replace(/\.+$/, '');
   if (!isValidAsciiHost(name)) return null;
   const domain = pslDomain(name);
   return domain === null ? null : toUnicode(domain);

@@ -83,7 +83,10 @@ def _host_of(text: str) -> Optional[str]:
     host = _strip_port(host_and_port)
     if host is None:
         return None
-    host = host.strip(".")
+    # A leading dot is an empty first label, not a host name; trailing dots are the root.
+    if host.startswith("."):
+        return None
+    host = host.rstrip(".")
     return host or None
 
 
@@ -158,7 +161,9 @@ def _unicode_registrable_domain(host: str) -> Optional[str]:
     ascii_name = _to_ascii(host)
     if ascii_name is None:
         return None
-    name = ascii_name.strip(".")
+    if ascii_name.startswith("."):
+        return None
+    name = ascii_name.rstrip(".")
     if not _is_valid_ascii_host(name):
         return None
     domain = _psl_domain(name)
