@@ -42,15 +42,23 @@ fn servers() -> (Salesforce, HubSpot) {
 /// The demo's pipeline file for these servers in a fresh folder, with `edit` applied to its
 /// text.
 fn pipeline(dir: &Path, sf: &Salesforce, hs: &HubSpot, edit: impl Fn(String) -> String) -> PathBuf {
-    let text = edit(wasync::demo::pipeline(&sf.url(), &hs.url()))
-        .replace(
-            "rate = { requests = 5, per_seconds = 1 }",
-            "rate = { requests = 50, per_seconds = 1 }",
-        )
-        .replace("backoff_ms = 200", "backoff_ms = 20");
+    let text = edit(wasync::demo::pipeline(&sf.url(), &hs.url()));
+    let text = swap(
+        text,
+        "rate = { requests = 4, per_seconds = 1 }",
+        "rate = { requests = 50, per_seconds = 1 }",
+    );
+    let text = text.replace("backoff_ms = 200", "backoff_ms = 20");
     let path = dir.join("wasync.toml");
     std::fs::write(&path, text).expect("write pipeline");
     path
+}
+
+/// `text` with `from` replaced by `to`; `from` must be there (a replace that silently
+/// matched nothing once left these tests at the demo's real rate limit).
+fn swap(text: String, from: &str, to: &str) -> String {
+    assert!(text.contains(from), "the demo's pipeline has {from:?}");
+    text.replace(from, to)
 }
 
 fn engine(path: &Path) -> Engine {
@@ -237,6 +245,12 @@ fn reading_n_records_costs_ceil_n_over_the_page_size_calls() {
     for i in 0..450 {
         sf.insert("Account", &[("Name", format!("Company {i:03}").into())]);
         hs.create("companies", &[("name", &format!("Business {i:03}"))]);
+        if i % 3 == 2 {
+            // At most three companies to a millisecond: a page that ends inside a run of
+            // equal timestamps leaves the run to the next page; with 450 records and short
+            // runs the three calls still hold (a run longer than a page is read on its own).
+            std::thread::sleep(Duration::from_millis(1));
+        }
     }
     // Pages of 200: HubSpot's search maximum; Salesforce reads 200 per SOQL LIMIT.
     // Writing back is not what is counted here: the destinations go.
@@ -434,4 +448,53 @@ fn a_denied_host_a_bad_credential_and_a_blown_budget_each_say_what_is_wrong() {
     let mut engine = engine(&path);
     settle(&mut engine, 10);
     assert_eq!(live_accounts(&sf).len(), 25, "no Account may be duplicated");
+}
+
+/// HubSpot does not document the order of search results with equal
+/// `hs_lastmodifieddate`; the stand-in here gives them by descending id. Companies made in
+/// batches share a timestamp, and pages of 10 end inside those runs: every company still
+/// reaches Salesforce once.
+#[test]
+fn runs_of_equal_hubspot_timestamps_across_page_ends_lose_nothing() {
+    let dir = tempfile::tempdir().expect("dir");
+    let sf = salesforce::start(salesforce::Options {
+        tokens: Vec::new(),
+        oauth: Some(OAuthClient {
+            client_id: "wasync-demo".into(),
+            client_secret: "demo-client-secret".into(),
+            refresh_token: "demo-refresh-token".into(),
+            expires_in: 3600,
+        }),
+        ..salesforce::Options::default()
+    })
+    .expect("salesforce stand-in");
+    let hs = hubspot::start(hubspot::Options {
+        tokens: vec!["demo-private-app-token".into()],
+        search_per_second: 1000,
+        ten_secondly_limit: 10_000,
+        search_ties_descending: true,
+        ..hubspot::Options::default()
+    })
+    .expect("hubspot stand-in");
+    let mut expected = Vec::new();
+    for batch in 0..3 {
+        let names: Vec<String> = (0..25).map(|i| format!("Tie {batch}-{i:02}")).collect();
+        let rows: Vec<Vec<(&str, &str)>> =
+            names.iter().map(|n| vec![("name", n.as_str())]).collect();
+        let rows: Vec<&[(&str, &str)]> = rows.iter().map(Vec::as_slice).collect();
+        hs.create_batch("companies", &rows);
+        expected.extend(names);
+    }
+    let path = pipeline(dir.path(), &sf, &hs, |t| {
+        swap(t, "batch_size = 200", "batch_size = 10")
+    });
+    let mut engine = engine(&path);
+    settle(&mut engine, 40);
+    let mut in_salesforce: Vec<String> = live_accounts(&sf)
+        .iter()
+        .map(|r| text(r, "Name"))
+        .filter(|n| n.starts_with("Tie "))
+        .collect();
+    in_salesforce.sort();
+    assert_eq!(in_salesforce, expected);
 }

@@ -237,6 +237,28 @@ fn rate_limited_answers_are_retried_after_the_servers_retry_after() {
     assert_eq!(server.seen().len(), 2);
 }
 
+/// RFC 9110's other form: the time to come back at. Two seconds ahead, so at least one
+/// (the date has whole seconds).
+#[test]
+fn a_retry_after_given_as_an_http_date_is_honoured() {
+    let mut limited = answer(503);
+    let at = std::time::SystemTime::now() + Duration::from_secs(2);
+    limited
+        .headers
+        .push(("Retry-After", httpdate::fmt_http_date(at)));
+    let server = Scripted::start(vec![limited, answer(200)]);
+    let runtime = runtime(Duration::from_secs(5));
+    let mut system = probe(&runtime, &server.url("/"), client_for(&server));
+    let started = Instant::now();
+    assert_eq!(read(&mut system), Ok(200));
+    assert!(
+        started.elapsed() >= Duration::from_millis(950),
+        "the date was not honoured ({:?})",
+        started.elapsed()
+    );
+    assert_eq!(server.seen().len(), 2);
+}
+
 #[test]
 fn server_errors_are_retried_then_reported_with_the_servers_words() {
     let mut failing = answer(503);

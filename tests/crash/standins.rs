@@ -102,18 +102,24 @@ impl Systems {
     /// The demo's pipeline for these stand-ins in `dir`, with `batch_size`, rate limits out
     /// of the way.
     pub fn pipeline(&self, dir: &Path, batch_size: usize) -> PathBuf {
-        let text = wasync::demo::pipeline(&self.sf.url(), &self.hs.url())
-            .replace(
+        let mut text = wasync::demo::pipeline(&self.sf.url(), &self.hs.url());
+        for (from, to) in [
+            (
                 "requests = 25, per_seconds = 1",
                 "requests = 1000, per_seconds = 1",
-            )
-            .replace(
-                "requests = 5, per_seconds = 1",
+            ),
+            (
+                "requests = 4, per_seconds = 1",
                 "requests = 1000, per_seconds = 1",
-            )
-            .replace("daily_budget = 15000", "daily_budget = 1000000")
-            .replace("backoff_ms = 200", "backoff_ms = 20")
-            .replace("batch_size = 200", &format!("batch_size = {batch_size}"));
+            ),
+            ("daily_budget = 15000", "daily_budget = 1000000"),
+            ("backoff_ms = 200", "backoff_ms = 20"),
+            ("batch_size = 200", &format!("batch_size = {batch_size}")),
+        ] {
+            // A replace that matched nothing would leave the demo's real limits in place.
+            assert!(text.contains(from), "the demo's pipeline has {from:?}");
+            text = text.replace(from, to);
+        }
         let path = dir.join("wasync.toml");
         std::fs::write(&path, text).expect("write the pipeline");
         path

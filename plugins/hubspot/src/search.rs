@@ -40,6 +40,13 @@ impl Start {
 }
 
 /// Reads up to `request.limit` records of the entity `schema` describes.
+///
+/// HubSpot's search sorts by one property, and does not say in which order it returns
+/// objects with equal `hs_lastmodifieddate`. A read cut off inside such a run may therefore
+/// hold some of the run but not the lowest ids, and a cursor at its last record would skip
+/// the rest. So a read that stops early (at the limit, or at the 10,000-result window) drops
+/// the run it stopped in, to be read whole next time; a run that fills a page by itself is
+/// read on its own, sorted by id.
 pub fn read(api: &Api, schema: &Schema, request: ReadRequest) -> Result<Page, Error> {
     let limit = usize::try_from(request.limit).unwrap_or(usize::MAX);
     let mut start = match request.after {
@@ -60,6 +67,7 @@ pub fn read(api: &Api, schema: &Schema, request: ReadRequest) -> Result<Page, Er
     let until = until.map(|micros| micros.div_euclid(MICROS_PER_MILLI));
     let path = format!("/crm/v3/objects/{}/search", request.entity);
 
+    let first = start.clone();
     let mut records: Vec<Record> = Vec::new();
     let mut after: Option<String> = None;
     let mut more = false;
@@ -83,6 +91,10 @@ pub fn read(api: &Api, schema: &Schema, request: ReadRequest) -> Result<Page, Er
             // A next page after an empty one would loop; HubSpot never sends one.
             break;
         } else if next.parse::<u64>().is_ok_and(|n| n >= MAX_RESULTS) {
+            records.sort_by_key(order_key);
+            if let Some(run) = cut_run(&mut records)? {
+                return read_run(api, schema, &path, run, &first, limit);
+            }
             start = Some(window_after(records.last())?);
             after = None;
         } else {
@@ -90,7 +102,95 @@ pub fn read(api: &Api, schema: &Schema, request: ReadRequest) -> Result<Page, Er
         }
     }
     records.sort_by_key(order_key);
+    if more && let Some(run) = cut_run(&mut records)? {
+        return read_run(api, schema, &path, run, &first, limit);
+    }
     Ok(Page { records, more })
+}
+
+/// Drops the records of the last watermark run of `records` (sorted), which a read that
+/// stopped early may hold only part of; when they are all one run, keeps them and gives its
+/// watermark (ms), to be read on its own by id.
+fn cut_run(records: &mut Vec<Record>) -> Result<Option<i64>, Error> {
+    let Some(last) = records.last().map(|r| r.watermark.clone()) else {
+        return Ok(None);
+    };
+    let kept = records.iter().take_while(|r| r.watermark != last).count();
+    if kept > 0 {
+        records.truncate(kept);
+        return Ok(None);
+    }
+    match last {
+        Value::Timestamp(micros) => Ok(Some(micros.div_euclid(MICROS_PER_MILLI))),
+        _ => Err(Error::Other(format!(
+            "objects without {WATERMARK_PROPERTY} fill a page: cannot read past them"
+        ))),
+    }
+}
+
+/// Reads the run of objects modified at `millis` (past the cursor's id, when the cursor is
+/// in this run), sorted by id, up to `limit`: more than a page shares one watermark.
+fn read_run(
+    api: &Api,
+    schema: &Schema,
+    path: &str,
+    millis: i64,
+    start: &Option<Start>,
+    limit: usize,
+) -> Result<Page, Error> {
+    let mut from = match start {
+        Some(Start::Keyset { millis: at, id }) if *at == millis => Some(id.clone()),
+        _ => None,
+    };
+    let mut records = Vec::new();
+    let mut after: Option<String> = None;
+    while records.len() < limit {
+        let want = (limit - records.len()).min(MAX_PAGE);
+        let body = run_body(schema, millis, from.as_deref(), want, after.as_deref());
+        let page: SearchPage = api.post(path, &body, Purpose::Read)?.decode()?;
+        let found = page.results.len();
+        records.extend(
+            page.results
+                .into_iter()
+                .take(want)
+                .map(|object| record_of(schema, object)),
+        );
+        match page.paging.and_then(|p| p.next).map(|n| n.after) {
+            Some(_) if found == 0 => break,
+            Some(next) if next.parse::<u64>().is_ok_and(|n| n >= MAX_RESULTS) => {
+                from = records.last().map(|r: &Record| r.id.clone());
+                after = None;
+            }
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    records.sort_by_key(order_key);
+    // The run goes on, or later records follow it: either way the read is not through.
+    let more = !records.is_empty();
+    Ok(Page { records, more })
+}
+
+/// The search for one watermark run, by ascending id after `from`.
+fn run_body(
+    schema: &Schema,
+    millis: i64,
+    from: Option<&str>,
+    limit: usize,
+    after: Option<&str>,
+) -> Json {
+    let filter = |property: &str, operator: &str, value: String| json!({"propertyName": property, "operator": operator, "value": value});
+    let mut filters = vec![filter(WATERMARK_PROPERTY, "EQ", millis.to_string())];
+    if let Some(id) = from {
+        filters.push(filter(ID_PROPERTY, "GT", id.to_owned()));
+    }
+    json!({
+        "filterGroups": [{"filters": filters}],
+        "sorts": [{"propertyName": ID_PROPERTY, "direction": "ASCENDING"}],
+        "properties": schema.read,
+        "limit": limit,
+        "after": after.unwrap_or("0"),
+    })
 }
 
 /// The body of one search call (`PublicObjectSearchRequest`): the keyset as two OR'ed

@@ -102,6 +102,8 @@ pub(crate) struct Ctx<'a> {
     /// The request's time, for every write it makes.
     pub now: i64,
     pub delay: Duration,
+    /// Search ties by descending id (see `Options::search_ties_descending`).
+    pub ties_descending: bool,
     pub url: &'a str,
 }
 

@@ -437,7 +437,8 @@ pub(crate) fn search(ctx: &Ctx<'_>, state: &PortalState, req: &Incoming) -> Repl
             (id, s, key)
         })
         .collect();
-    // One sort at most; objects without the property come last; ties by ascending id.
+    // One sort at most; objects without the property come last; ties by ascending id (or
+    // descending, when asked to).
     let descending = request.sort.as_ref().is_some_and(|s| s.descending);
     matched.sort_by(|(a_id, _, a), (b_id, _, b)| {
         let by_value = match (a, b) {
@@ -453,7 +454,10 @@ pub(crate) fn search(ctx: &Ctx<'_>, state: &PortalState, req: &Incoming) -> Repl
             (None, Some(_)) => Ordering::Greater,
             (None, None) => Ordering::Equal,
         };
-        by_value.then(a_id.cmp(b_id))
+        match ctx.ties_descending {
+            true => by_value.then(b_id.cmp(a_id)),
+            false => by_value.then(a_id.cmp(b_id)),
+        }
     });
     let total = matched.len() as u64;
     let names: Vec<String> = if request.properties.is_empty() {

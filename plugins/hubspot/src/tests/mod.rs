@@ -260,6 +260,26 @@ pub fn search_body(
            "properties": properties, "limit": limit, "after": after})
 }
 
+/// The search the connector sends for one run of equal watermarks: by ascending id, after
+/// `from`.
+pub fn run_body(
+    properties: &[&str],
+    millis: i64,
+    from: Option<&str>,
+    limit: usize,
+    after: &str,
+) -> Json {
+    let mut filters = vec![
+        json!({"propertyName": "hs_lastmodifieddate", "operator": "EQ", "value": millis.to_string()}),
+    ];
+    if let Some(id) = from {
+        filters.push(json!({"propertyName": "hs_object_id", "operator": "GT", "value": id}));
+    }
+    json!({"filterGroups": [{"filters": filters}],
+           "sorts": [{"propertyName": "hs_object_id", "direction": "ASCENDING"}],
+           "properties": properties, "limit": limit, "after": after})
+}
+
 /// A search answer (`SimplePublicObjectWithForwardPaging`) with these results and, when
 /// `next` is given, a next page.
 pub fn search_reply(total: usize, results: Vec<Json>, next: Option<&str>) -> Json {
