@@ -1,6 +1,7 @@
 //! The `wasync` command line: one clap enum, one module per command group.
 
 pub mod build;
+mod check;
 mod package;
 mod plugin;
 mod progress;
@@ -73,6 +74,45 @@ enum Command {
         /// The address to listen on (default: `serve.listen` in the file, else 127.0.0.1:7870).
         #[arg(long, value_name = "ADDR")]
         listen: Option<String>,
+        #[command(flatten)]
+        runtime: RuntimeArgs,
+    },
+    /// Try a pipeline file without syncing: load every plugin, configure every use, ask each
+    /// connector to describe itself once; list every problem, each with where it is.
+    Check {
+        /// The pipeline file.
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+        /// Print one JSON document.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        runtime: RuntimeArgs,
+    },
+    /// The entities and fields each connector offers (kind, id, watermark, read-only); with
+    /// `--add-pipeline`, a new pipeline over the chosen ones written into the file.
+    Discover {
+        /// The pipeline file.
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+        /// Only this connector.
+        #[arg(long, value_name = "NAME")]
+        connector: Option<String>,
+        /// Print one JSON document.
+        #[arg(long)]
+        json: bool,
+        /// Append a pipeline of this name reading the `--source`s, as a starting point.
+        #[arg(long, value_name = "NAME", requires = "source")]
+        add_pipeline: Option<String>,
+        /// A source for `--add-pipeline`: CONNECTOR/ENTITY (repeat for more).
+        #[arg(long, value_name = "CONNECTOR/ENTITY", requires = "add_pipeline")]
+        source: Vec<String>,
+        /// Only these fields (repeat; default: all but the id and the watermark).
+        #[arg(long, value_name = "NAME", requires = "add_pipeline")]
+        field: Vec<String>,
+        /// The pipeline's unified entity (default: the first source's entity).
+        #[arg(long, value_name = "NAME", requires = "add_pipeline")]
+        unified: Option<String>,
         #[command(flatten)]
         runtime: RuntimeArgs,
     },
@@ -209,6 +249,29 @@ pub fn main() -> ExitCode {
             listen,
             runtime: runtime.options(),
         }),
+        Command::Check {
+            config,
+            json,
+            runtime,
+        } => check::run_check(&config, json, &runtime),
+        Command::Discover {
+            config,
+            connector,
+            json,
+            add_pipeline,
+            source,
+            field,
+            unified,
+            runtime,
+        } => {
+            let add = add_pipeline.map(|name| check::NewPipeline {
+                name,
+                entity: unified,
+                sources: source,
+                fields: field,
+            });
+            check::run_discover(&config, connector.as_deref(), json, add, &runtime)
+        }
         Command::Status { config, json } => status::run_status(&config, json),
         Command::Log {
             config,

@@ -295,7 +295,8 @@ fn system(
         .plugin(&connector.plugin)
         .with_context(|| format!("connector `{name}`"))?;
     let settings = serde_json::to_string(&connector.settings)?;
-    let (instance, http) = connect(loader.runtime, &plugin, name, connector, store, &settings)?;
+    let calls = store.read().api_calls(name, crate::time::today())?;
+    let (instance, http) = connect(loader.runtime, &plugin, name, connector, calls, &settings)?;
     let connection = Connection {
         system: Arc::new(Use::new(instance)),
         http,
@@ -305,18 +306,18 @@ fn system(
 }
 
 /// Connects connector `name` with `settings` (its plugin configuration, JSON): grants its
-/// directories and, when it has network, a client that counts on from today's stored calls.
+/// directories and, when it has network, a client that counts on from `calls` made today
+/// (the store's count).
 pub fn connect(
     runtime: &Runtime,
     plugin: &Plugin,
     name: &str,
     connector: &crate::config::ConnectorConfig,
-    store: &Store,
+    calls: u64,
     settings: &str,
 ) -> anyhow::Result<(System, Option<Arc<Client>>)> {
     let http = match &connector.http {
         Some(http) => {
-            let calls = store.read().api_calls(name, crate::time::today())?;
             let client = Client::new(name, http, calls, |var| std::env::var(var).ok())
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             Some(Arc::new(client))

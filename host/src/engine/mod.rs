@@ -15,6 +15,7 @@
 
 pub mod authority;
 mod build;
+pub mod check;
 pub mod cycle;
 pub mod entity;
 pub mod fields;

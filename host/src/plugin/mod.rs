@@ -210,6 +210,33 @@ impl Runtime {
         }
         Ok(Instance::new(plugin, config, grants, self.limits)?)
     }
+
+    /// Configures a use of `plugin` as `world` with `config` and `grants`, then lets the
+    /// instance go: whether the use would work, without running it (`wasync check`, and
+    /// `wasync serve` trying a new version before it swaps it in).
+    pub fn configure(
+        &self,
+        plugin: &Plugin,
+        world: World,
+        config: &str,
+        grants: Grants,
+    ) -> anyhow::Result<()> {
+        use crate::wit::{connector, entity_function, field_transform, merge_policy};
+        match world {
+            World::FieldTransform => self
+                .instance::<field_transform::FieldTransform>(plugin, config, grants)
+                .map(drop),
+            World::EntityFunction => self
+                .instance::<entity_function::EntityFunction>(plugin, config, grants)
+                .map(drop),
+            World::MergePolicy => self
+                .instance::<merge_policy::MergePolicy>(plugin, config, grants)
+                .map(drop),
+            World::Connector => self
+                .instance::<connector::Connector>(plugin, config, grants)
+                .map(drop),
+        }
+    }
 }
 
 /// What an installed package declares about its plugin: its version, and what every use of

@@ -88,7 +88,8 @@ impl Intake {
                 .map_err(|e| anyhow::anyhow!(e))?;
             let plugin = crate::package::load(runtime, &connector.plugin, &config.dir)
                 .with_context(|| format!("connector `{name}`"))?;
-            let (mut system, http) = connect(runtime, &plugin, name, connector, &store, &settings)?;
+            let calls = store.read().api_calls(name, crate::time::today())?;
+            let (mut system, http) = connect(runtime, &plugin, name, connector, calls, &settings)?;
             let described = system.describe()?.map_err(|e| {
                 anyhow::anyhow!("connector `{name}`: describe failed: {}", describe(&e))
             })?;

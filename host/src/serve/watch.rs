@@ -14,8 +14,7 @@ use super::cycles::{Swap, Wake};
 use crate::config::Config;
 use crate::config::plugins::{Use, file_of};
 use crate::engine::Plugins;
-use crate::plugin::{Bindings, Function, Grants, Instance, Plugin, Policy, Runtime, Transformer};
-use crate::plugin::{System, World};
+use crate::plugin::{Grants, Plugin, Runtime};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -380,29 +379,7 @@ fn secrets(config: &Config) -> Result<(), String> {
 /// verdict on the configuration. Nothing is granted: a constructor that needs the network
 /// or the store is wrong anyway.
 fn check_use(runtime: &Runtime, plugin: &Plugin, u: &Use) -> anyhow::Result<()> {
-    fn build<B: Bindings>(runtime: &Runtime, plugin: &Plugin, config: &str) -> anyhow::Result<()> {
-        runtime
-            .instance::<B>(plugin, config, Grants::default())
-            .map(drop)
-    }
-    match u.world {
-        World::FieldTransform => build::<Inner<Transformer>>(runtime, plugin, &u.config),
-        World::EntityFunction => build::<Inner<Function>>(runtime, plugin, &u.config),
-        World::MergePolicy => build::<Inner<Policy>>(runtime, plugin, &u.config),
-        World::Connector => build::<Inner<System>>(runtime, plugin, &u.config),
-    }
-}
-
-/// The bindings type behind an instance alias.
-type Inner<I> = <I as InstanceOf>::B;
-
-/// Names the bindings of an [`Instance`] alias.
-trait InstanceOf {
-    type B: Bindings;
-}
-
-impl<B: Bindings> InstanceOf for Instance<B> {
-    type B = B;
+    runtime.configure(plugin, u.world, &u.config, Grants::default())
 }
 
 /// What `file` looks like now; its digest is read again only when its length or time moved
