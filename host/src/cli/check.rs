@@ -66,7 +66,11 @@ pub fn run_discover(
         return Ok(());
     }
     if as_json {
-        outln!("{}", serde_json::to_string_pretty(&document(&found))?)?;
+        let mut doc = document(&found);
+        if let Some(doc) = doc.as_object_mut() {
+            doc.remove("plugin_uses"); // discovery configures none
+        }
+        outln!("{}", serde_json::to_string_pretty(&doc)?)?;
     } else {
         for c in &found.connectors {
             show(c)?;
