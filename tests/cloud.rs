@@ -16,6 +16,11 @@ use wasync_standins::{Fault, OAuthClient};
 
 /// Both stand-ins, Salesforce with the OAuth app of the demo's pipeline file.
 fn servers() -> (Salesforce, HubSpot) {
+    servers_with(|_| {})
+}
+
+/// [`servers`], with HubSpot's options changed by `tune`.
+fn servers_with(tune: impl FnOnce(&mut hubspot::Options)) -> (Salesforce, HubSpot) {
     let sf = salesforce::start(salesforce::Options {
         tokens: Vec::new(),
         oauth: Some(OAuthClient {
@@ -27,15 +32,16 @@ fn servers() -> (Salesforce, HubSpot) {
         ..salesforce::Options::default()
     })
     .expect("salesforce stand-in");
-    let hs = hubspot::start(hubspot::Options {
+    let mut options = hubspot::Options {
         tokens: vec!["demo-private-app-token".into()],
         // Tests go faster than HubSpot allows searches; the host's rate limit is what is
         // tested here, not the stand-in's.
         search_per_second: 1000,
         ten_secondly_limit: 10_000,
         ..hubspot::Options::default()
-    })
-    .expect("hubspot stand-in");
+    };
+    tune(&mut options);
+    let hs = hubspot::start(options).expect("hubspot stand-in");
     (sf, hs)
 }
 
@@ -457,25 +463,7 @@ fn a_denied_host_a_bad_credential_and_a_blown_budget_each_say_what_is_wrong() {
 #[test]
 fn runs_of_equal_hubspot_timestamps_across_page_ends_lose_nothing() {
     let dir = tempfile::tempdir().expect("dir");
-    let sf = salesforce::start(salesforce::Options {
-        tokens: Vec::new(),
-        oauth: Some(OAuthClient {
-            client_id: "wasync-demo".into(),
-            client_secret: "demo-client-secret".into(),
-            refresh_token: "demo-refresh-token".into(),
-            expires_in: 3600,
-        }),
-        ..salesforce::Options::default()
-    })
-    .expect("salesforce stand-in");
-    let hs = hubspot::start(hubspot::Options {
-        tokens: vec!["demo-private-app-token".into()],
-        search_per_second: 1000,
-        ten_secondly_limit: 10_000,
-        search_ties_descending: true,
-        ..hubspot::Options::default()
-    })
-    .expect("hubspot stand-in");
+    let (sf, hs) = servers_with(|hs| hs.search_ties_descending = true);
     let mut expected = Vec::new();
     for batch in 0..3 {
         let names: Vec<String> = (0..25).map(|i| format!("Tie {batch}-{i:02}")).collect();

@@ -224,36 +224,32 @@ fn rate_limited_answers_are_retried_after_the_servers_retry_after() {
     let mut limited = answer(429);
     limited.headers.push(("Retry-After", "1".into()));
     limited.body = r#"{"message":"slow down"}"#.into();
-    let server = Scripted::start(vec![limited, answer(200)]);
-    let runtime = runtime(Duration::from_secs(5));
-    let mut system = probe(&runtime, &server.url("/"), client_for(&server));
-    let started = Instant::now();
-    assert_eq!(read(&mut system), Ok(200));
-    assert!(
-        started.elapsed() >= Duration::from_millis(950),
-        "Retry-After: 1 was not honoured ({:?})",
-        started.elapsed()
-    );
-    assert_eq!(server.seen().len(), 2);
+    waits_at_least_a_second(limited);
 }
 
 /// RFC 9110's other form: the time to come back at. Two seconds ahead, so at least one
 /// (the date has whole seconds).
 #[test]
 fn a_retry_after_given_as_an_http_date_is_honoured() {
-    let mut limited = answer(503);
+    let mut unavailable = answer(503);
     let at = std::time::SystemTime::now() + Duration::from_secs(2);
-    limited
+    unavailable
         .headers
         .push(("Retry-After", httpdate::fmt_http_date(at)));
-    let server = Scripted::start(vec![limited, answer(200)]);
+    waits_at_least_a_second(unavailable);
+}
+
+/// Answers `first`, then 200: the read succeeds on its second try, a second or more later.
+fn waits_at_least_a_second(first: Answer) {
+    let header = first.headers.clone();
+    let server = Scripted::start(vec![first, answer(200)]);
     let runtime = runtime(Duration::from_secs(5));
     let mut system = probe(&runtime, &server.url("/"), client_for(&server));
     let started = Instant::now();
     assert_eq!(read(&mut system), Ok(200));
     assert!(
         started.elapsed() >= Duration::from_millis(950),
-        "the date was not honoured ({:?})",
+        "{header:?} was not honoured ({:?})",
         started.elapsed()
     );
     assert_eq!(server.seen().len(), 2);

@@ -74,15 +74,8 @@ pub fn read(api: &Api, schema: &Schema, request: ReadRequest) -> Result<Page, Er
     while records.len() < limit {
         let want = (limit - records.len()).min(MAX_PAGE);
         let body = search_body(schema, start.as_ref(), until, want, after.as_deref());
-        let page: SearchPage = api.post(&path, &body, Purpose::Read)?.decode()?;
-        let found = page.results.len();
-        records.extend(
-            page.results
-                .into_iter()
-                .take(want)
-                .map(|object| record_of(schema, object)),
-        );
-        let Some(next) = page.paging.and_then(|p| p.next).map(|n| n.after) else {
+        let (found, next) = search(api, schema, &path, &body, want, &mut records)?;
+        let Some(next) = next else {
             break;
         };
         if records.len() >= limit {
@@ -106,6 +99,27 @@ pub fn read(api: &Api, schema: &Schema, request: ReadRequest) -> Result<Page, Er
         return read_run(api, schema, &path, run, &first, limit);
     }
     Ok(Page { records, more })
+}
+
+/// One search call: its records (at most `want`) appended to `records`; how many it found,
+/// and the paging token of the next page, if any.
+fn search(
+    api: &Api,
+    schema: &Schema,
+    path: &str,
+    body: &Json,
+    want: usize,
+    records: &mut Vec<Record>,
+) -> Result<(usize, Option<String>), Error> {
+    let page: SearchPage = api.post(path, body, Purpose::Read)?.decode()?;
+    let found = page.results.len();
+    records.extend(
+        page.results
+            .into_iter()
+            .take(want)
+            .map(|object| record_of(schema, object)),
+    );
+    Ok((found, page.paging.and_then(|p| p.next).map(|n| n.after)))
 }
 
 /// Drops the records of the last watermark run of `records` (sorted), which a read that
@@ -147,22 +161,13 @@ fn read_run(
     while records.len() < limit {
         let want = (limit - records.len()).min(MAX_PAGE);
         let body = run_body(schema, millis, from.as_deref(), want, after.as_deref());
-        let page: SearchPage = api.post(path, &body, Purpose::Read)?.decode()?;
-        let found = page.results.len();
-        records.extend(
-            page.results
-                .into_iter()
-                .take(want)
-                .map(|object| record_of(schema, object)),
-        );
-        match page.paging.and_then(|p| p.next).map(|n| n.after) {
-            Some(_) if found == 0 => break,
-            Some(next) if next.parse::<u64>().is_ok_and(|n| n >= MAX_RESULTS) => {
+        match search(api, schema, path, &body, want, &mut records)? {
+            (0, Some(_)) | (_, None) => break,
+            (_, Some(next)) if next.parse::<u64>().is_ok_and(|n| n >= MAX_RESULTS) => {
                 from = records.last().map(|r: &Record| r.id.clone());
                 after = None;
             }
-            Some(next) => after = Some(next),
-            None => break,
+            (_, Some(next)) => after = Some(next),
         }
     }
     records.sort_by_key(order_key);
