@@ -21,17 +21,27 @@ fn servers() -> (Salesforce, HubSpot) {
 
 /// [`servers`], with HubSpot's options changed by `tune`.
 fn servers_with(tune: impl FnOnce(&mut hubspot::Options)) -> (Salesforce, HubSpot) {
-    let sf = salesforce::start(salesforce::Options {
+    servers_tuned(|_| {}, tune)
+}
+
+/// [`servers`], with each stand-in's options changed.
+fn servers_tuned(
+    tune_sf: impl FnOnce(&mut salesforce::Options),
+    tune: impl FnOnce(&mut hubspot::Options),
+) -> (Salesforce, HubSpot) {
+    let mut sf_options = salesforce::Options {
         tokens: Vec::new(),
         oauth: Some(OAuthClient {
             client_id: "wasync-demo".into(),
             client_secret: "demo-client-secret".into(),
             refresh_token: "demo-refresh-token".into(),
             expires_in: 3600,
+            rotate_refresh_token: false,
         }),
         ..salesforce::Options::default()
-    })
-    .expect("salesforce stand-in");
+    };
+    tune_sf(&mut sf_options);
+    let sf = salesforce::start(sf_options).expect("salesforce stand-in");
     let mut options = hubspot::Options {
         tokens: vec!["demo-private-app-token".into()],
         // Tests go faster than HubSpot allows searches; the host's rate limit is what is
@@ -485,4 +495,92 @@ fn runs_of_equal_hubspot_timestamps_across_page_ends_lose_nothing() {
         .collect();
     in_salesforce.sort();
     assert_eq!(in_salesforce, expected);
+}
+
+/// Salesforce rotates refresh tokens here: the first refresh invalidates the pipeline file's.
+/// The rotated token is kept next to the store, readable by its owner only and nowhere in
+/// the store, so the next process signs in; without it, it could not.
+#[test]
+fn a_rotated_refresh_token_is_kept_privately_for_the_next_process() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (sf, hs) = servers_tuned(
+        |sf| {
+            if let Some(oauth) = &mut sf.oauth {
+                oauth.rotate_refresh_token = true;
+            }
+        },
+        |_| {},
+    );
+    sf.insert("Account", &[("Name", "Rotated Co".into())]);
+    let path = pipeline(dir.path(), &sf, &hs, |t| t);
+    let (err, ok) = sync_cli(&path);
+    assert!(ok, "{err}");
+
+    let kept = dir.path().join("wasync.db.tokens/salesforce.json");
+    let file = std::fs::read_to_string(&kept).expect("the rotated token is kept");
+    let doc: serde_json::Value = serde_json::from_str(&file).expect("JSON");
+    let rotated = doc["refresh_token"].as_str().expect("a token").to_owned();
+    assert!(rotated.starts_with("5Aep861rotated"), "{file}");
+    assert!(!file.contains("demo-refresh-token"), "{file}");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).expect("meta").permissions().mode() & 0o777;
+        assert_eq!(mode(&kept), 0o600);
+        assert_eq!(mode(kept.parent().expect("folder")), 0o700);
+    }
+    for store in ["wasync.db", "wasync.db-wal"] {
+        let bytes = std::fs::read(dir.path().join(store)).unwrap_or_default();
+        let stored = String::from_utf8_lossy(&bytes);
+        assert!(!stored.contains(&rotated), "the token is in {store}");
+    }
+    assert!(!err.contains(&rotated), "the token is in the log");
+
+    // A new process: no access token yet, and the file's refresh token is void.
+    sf.insert("Account", &[("Name", "Second Co".into())]);
+    let (err, ok) = sync_cli(&path);
+    assert!(ok, "the next process signs in with the kept token: {err}");
+    let names: Vec<String> = live_accounts(&sf).iter().map(|r| text(r, "Name")).collect();
+    assert!(names.contains(&"Second Co".to_owned()));
+
+    // Without the kept token, it could not.
+    std::fs::remove_file(&kept).expect("remove");
+    let (err, ok) = sync_cli(&path);
+    assert!(!ok);
+    assert!(err.contains("refused the refresh token"), "{err}");
+}
+
+/// Two clients of one connector in one process (a pipeline's and a webhook's) share a
+/// rotating refresh token: each rotation voids the other's copy, and the other follows the
+/// kept one instead of failing.
+#[test]
+fn clients_of_one_connector_follow_each_others_rotations() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (sf, hs) = servers_tuned(
+        |sf| {
+            if let Some(oauth) = &mut sf.oauth {
+                oauth.rotate_refresh_token = true;
+            }
+        },
+        |_| {},
+    );
+    let config = Config::load(&pipeline(dir.path(), &sf, &hs, |t| t)).expect("config");
+    let http = config.connectors["salesforce"]
+        .http
+        .as_ref()
+        .expect("network");
+    let client = || wasync::http::Client::new("salesforce", http, 0, |_| None).expect("client");
+    let (a, b) = (client(), client());
+    let call = |c: &wasync::http::Client| {
+        c.send(wasync::plugin::bindings::http::Request {
+            method: "GET".into(),
+            url: format!("{}/services/data", sf.url()),
+            headers: Vec::new(),
+            body: None,
+        })
+        .map(|r| r.status)
+    };
+    assert_eq!(call(&a), Ok(200), "a signs in, rotating the token");
+    assert_eq!(call(&b), Ok(200), "b's copy is void: it takes the kept one");
+    sf.inject(Fault::ExpireTokens);
+    assert_eq!(call(&a), Ok(200), "and a follows b's rotation in turn");
 }

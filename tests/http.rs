@@ -134,6 +134,7 @@ fn http_config(hosts: &[String]) -> HttpConfig {
         rate: None,
         daily_budget: None,
         auth: None,
+        token_file: None,
     }
 }
 

@@ -30,6 +30,7 @@ pub fn start(data: &Data) -> Systems {
             client_secret: "demo-client-secret".into(),
             refresh_token: "demo-refresh-token".into(),
             expires_in: 3600,
+            rotate_refresh_token: false,
         }),
         daily_limit: 1_000_000,
     })

@@ -27,6 +27,10 @@ pub struct HttpConfig {
     pub daily_budget: Option<u64>,
     /// Credentials the host adds to every request; the plugin never sees them.
     pub auth: Option<AuthConfig>,
+    /// Where a rotated OAuth refresh token is kept (next to the store, set when the file is
+    /// loaded; see `capabilities::http::kept`).
+    #[serde(skip)]
+    pub token_file: Option<std::path::PathBuf>,
 }
 
 fn default_timeout() -> f64 {

@@ -348,9 +348,13 @@ impl Config {
         let base = path.parent().unwrap_or(Path::new("."));
         config.dir = base.to_owned();
         config.store = base.join(&config.store);
-        for connector in config.connectors.values_mut() {
+        let tokens = PathBuf::from(format!("{}.tokens", config.store.display()));
+        for (name, connector) in &mut config.connectors {
             for dir in &mut connector.dirs {
                 dir.host = base.join(&dir.host);
+            }
+            if let Some(http) = &mut connector.http {
+                http.token_file = Some(tokens.join(format!("{name}.json")));
             }
         }
         config.resolve_plugin_files(base);

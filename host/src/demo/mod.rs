@@ -38,6 +38,7 @@ pub fn run(options: &Options, runtime: RuntimeOptions) -> anyhow::Result<()> {
             client_secret: "demo-client-secret".into(),
             refresh_token: "demo-refresh-token".into(),
             expires_in: 3600,
+            rotate_refresh_token: false,
         }),
         ..salesforce::Options::default()
     })

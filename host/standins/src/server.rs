@@ -83,10 +83,13 @@ pub struct OAuthClient {
     pub client_id: String,
     /// The connected app's client secret.
     pub client_secret: String,
-    /// The refresh token the client holds (it stays valid).
+    /// The refresh token the client holds (valid until rotated).
     pub refresh_token: String,
     /// How long an access token issued by a refresh lives, in seconds.
     pub expires_in: u64,
+    /// Each refresh hands out a new refresh token and invalidates the one used, as
+    /// Salesforce's "refresh token rotation" does; off: the refresh token stays valid.
+    pub rotate_refresh_token: bool,
 }
 
 /// One running stand-in server on 127.0.0.1. It stops, and its thread is joined, when
@@ -580,6 +583,17 @@ struct Token {
 pub(crate) struct Tokens {
     table: Mutex<HashMap<String, Token>>,
     oauth: Option<OAuthClient>,
+    /// The refresh token valid now, once rotation has replaced the client's first one.
+    rotated: Mutex<Option<String>>,
+}
+
+/// What a refresh gave: the access token's lifetime, and the refresh token to hold now.
+#[derive(Debug)]
+pub(crate) struct Refreshed {
+    pub expires_in: u64,
+    pub refresh_token: String,
+    /// Whether `refresh_token` is a new one (rotation).
+    pub rotated: bool,
 }
 
 impl Tokens {
@@ -597,6 +611,7 @@ impl Tokens {
         Tokens {
             table: Mutex::new(table),
             oauth,
+            rotated: Mutex::new(None),
         }
     }
 
@@ -623,12 +638,13 @@ impl Tokens {
     }
 
     /// Checks a refresh-token grant (form fields) and registers `new_token` if it is good;
-    /// returns the token's lifetime in seconds and the refresh token.
+    /// `next` is the refresh token rotation hands out.
     pub(crate) fn refresh(
         &self,
         form: &[(String, String)],
         new_token: String,
-    ) -> Result<(u64, String), RefreshError> {
+        next: String,
+    ) -> Result<Refreshed, RefreshError> {
         let field = |name: &str| {
             form.iter()
                 .find(|(k, _)| k == name)
@@ -646,7 +662,9 @@ impl Tokens {
         if field("client_secret") != Some(client.client_secret.as_str()) {
             return Err(RefreshError::ClientSecret);
         }
-        if field("refresh_token") != Some(client.refresh_token.as_str()) {
+        let mut rotated = lock(&self.rotated);
+        let valid = rotated.as_deref().unwrap_or(&client.refresh_token);
+        if field("refresh_token") != Some(valid) {
             return Err(RefreshError::RefreshToken);
         }
         let token = Token {
@@ -654,7 +672,16 @@ impl Tokens {
             expired: false,
         };
         lock(&self.table).insert(new_token, token);
-        Ok((client.expires_in, client.refresh_token.clone()))
+        if client.rotate_refresh_token {
+            *rotated = Some(next.clone());
+        }
+        Ok(Refreshed {
+            expires_in: client.expires_in,
+            refresh_token: rotated
+                .clone()
+                .unwrap_or_else(|| client.refresh_token.clone()),
+            rotated: client.rotate_refresh_token,
+        })
     }
 }
 

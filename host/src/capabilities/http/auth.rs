@@ -4,6 +4,7 @@
 //! Secrets live in [`Secret`], whose `Debug` never shows them; errors name the key or the
 //! variable a secret came from, never its value.
 
+use super::kept::Kept;
 use crate::config::AuthConfig;
 use reqwest::Url;
 use reqwest::blocking::{Client, RequestBuilder};
@@ -59,6 +60,8 @@ pub struct OAuth {
     client_secret: Secret,
     refresh_token: Secret,
     access: Option<Access>,
+    /// Where a rotated refresh token is kept across restarts.
+    kept: Option<Kept>,
 }
 
 #[derive(Debug)]
@@ -81,9 +84,11 @@ struct TokenResponse {
 
 impl Credentials {
     /// Resolves the configured credentials; `env` reads environment variables. `at` names
-    /// the table for errors.
+    /// the table for errors. An OAuth refresh token rotated by an earlier process, kept in
+    /// `token_file`, wins over the configured one it descends from.
     pub fn new(
         config: Option<&AuthConfig>,
+        token_file: Option<std::path::PathBuf>,
         at: &str,
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<Credentials, String> {
@@ -129,14 +134,24 @@ impl Credentials {
                 client_secret_env,
                 refresh_token,
                 refresh_token_env,
-            }) => Credentials::OAuth(OAuth {
-                token_url: Url::parse(token_url)
-                    .map_err(|e| format!("{at}.auth.token_url: `{token_url}`: {e}"))?,
-                client_id: client_id.clone(),
-                client_secret: secret("client_secret", client_secret, client_secret_env)?,
-                refresh_token: secret("refresh_token", refresh_token, refresh_token_env)?,
-                access: None,
-            }),
+            }) => {
+                let configured = secret("refresh_token", refresh_token, refresh_token_env)?;
+                let kept = token_file.map(|path| Kept::new(path, configured.expose()));
+                let refresh_token = match kept.as_ref().map(Kept::load).transpose() {
+                    Ok(Some(Some(rotated))) => Secret(rotated),
+                    Ok(_) => configured,
+                    Err(e) => return Err(format!("{at}.auth: {e}")),
+                };
+                Credentials::OAuth(OAuth {
+                    token_url: Url::parse(token_url)
+                        .map_err(|e| format!("{at}.auth.token_url: `{token_url}`: {e}"))?,
+                    client_id: client_id.clone(),
+                    client_secret: secret("client_secret", client_secret, client_secret_env)?,
+                    refresh_token,
+                    access: None,
+                    kept,
+                })
+            }
         })
     }
 
@@ -210,6 +225,11 @@ impl OAuth {
             .map_err(|e| format!("cannot refresh the OAuth token at {endpoint}: {}", cause(e)))?;
         let status = response.status();
         let body = response.bytes().unwrap_or_default();
+        if status.is_client_error() && self.take_newer_kept() {
+            // Another client (a webhook's, another process) rotated the token since this one
+            // read it, and kept the new one: try again with that.
+            return self.refresh(client, timeout);
+        }
         if !status.is_success() {
             return Err(format!(
                 "the OAuth token endpoint {endpoint} refused the refresh token ({status}){}",
@@ -220,7 +240,15 @@ impl OAuth {
             format!("the OAuth token endpoint {endpoint} answered without an access token")
         })?;
         if let Some(rotated) = token.refresh_token.filter(|t| !t.is_empty()) {
-            self.refresh_token = Secret(rotated);
+            let rotated = Secret(rotated);
+            if rotated != self.refresh_token
+                && let Some(Err(e)) = self.kept.as_ref().map(|k| k.save(rotated.expose()))
+            {
+                // The new token works for this process; the next one will have to be
+                // given a new authorization: say so, loudly, without the token.
+                tracing::error!(endpoint, "{e}");
+            }
+            self.refresh_token = rotated;
         }
         self.access = Some(Access {
             token: Secret(token.access_token),
@@ -230,6 +258,21 @@ impl OAuth {
         });
         tracing::info!(endpoint, "got a new OAuth access token");
         Ok(())
+    }
+}
+
+impl OAuth {
+    /// Switches to the kept refresh token when it differs from the one held; says whether.
+    fn take_newer_kept(&mut self) -> bool {
+        let Some(Ok(Some(kept))) = self.kept.as_ref().map(Kept::load) else {
+            return false;
+        };
+        let kept = Secret(kept);
+        if kept == self.refresh_token {
+            return false;
+        }
+        self.refresh_token = kept;
+        true
     }
 }
 
@@ -273,6 +316,7 @@ mod tests {
                 token: Some("s3cr3t-token".into()),
                 token_env: None,
             }),
+            None,
             "connectors.x.http",
             |_| None,
         )
@@ -287,6 +331,7 @@ mod tests {
                 token: None,
                 token_env: Some("HS_TOKEN".into()),
             }),
+            None,
             "connectors.hubspot.http",
             |_| None,
         )

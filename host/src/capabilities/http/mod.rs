@@ -10,6 +10,7 @@
 mod allow;
 mod auth;
 mod capability;
+pub mod kept;
 mod limit;
 mod retry;
 
@@ -55,7 +56,8 @@ impl Client {
     ) -> Result<Client, String> {
         let at = format!("connectors.{connector}.http");
         let allow = AllowList::new(&config.hosts).map_err(|e| format!("{at}.hosts: {e}"))?;
-        let credentials = Credentials::new(config.auth.as_ref(), &at, env)?;
+        let credentials =
+            Credentials::new(config.auth.as_ref(), config.token_file.clone(), &at, env)?;
         let reqwest = Reqwest::builder()
             // A redirect could lead off the allow-list: the connector sees it and decides.
             .redirect(reqwest::redirect::Policy::none())

@@ -397,17 +397,18 @@ impl Portal {
             core.random(),
             core.random()
         );
+        let next = format!("na1-rotated-{:016x}", core.random());
         match core
             .tokens
-            .refresh(&server::form(&req.body), access_token.clone())
+            .refresh(&server::form(&req.body), access_token.clone(), next)
         {
-            Ok((expires_in, refresh_token)) => Reply::json(
+            Ok(refreshed) => Reply::json(
                 200,
                 &json!({
                     "token_type": "bearer",
-                    "refresh_token": refresh_token,
+                    "refresh_token": refreshed.refresh_token,
                     "access_token": access_token,
-                    "expires_in": expires_in,
+                    "expires_in": refreshed.expires_in,
                 }),
             ),
             Err(RefreshError::GrantType) => Reply::json(

@@ -325,6 +325,9 @@ struct TokenResponse<'a> {
     id: String,
     token_type: &'a str,
     issued_at: String,
+    /// The new refresh token, when the connected app rotates them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refresh_token: Option<String>,
 }
 
 impl Org {
@@ -339,11 +342,12 @@ impl Org {
             core.random(),
             core.random()
         );
+        let next = format!("5Aep861rotated{:016x}", core.random());
         match core
             .tokens
-            .refresh(&server::form(&req.body), access_token.clone())
+            .refresh(&server::form(&req.body), access_token.clone(), next)
         {
-            Ok(_) => Reply::json(
+            Ok(refreshed) => Reply::json(
                 200,
                 &TokenResponse {
                     access_token,
@@ -353,6 +357,7 @@ impl Org {
                     id: format!("{}/id/00D8d0000001STAEAY/0058d000001STANAA2", self.url),
                     token_type: "Bearer",
                     issued_at: core.clock.now_ms().to_string(),
+                    refresh_token: refreshed.rotated.then_some(refreshed.refresh_token),
                 },
             ),
             Err(RefreshError::GrantType) => Reply::json(

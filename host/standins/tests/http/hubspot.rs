@@ -559,6 +559,7 @@ fn oauth_refresh_revives_expired_tokens_and_bad_auth_changes_nothing() {
         client_secret: "secret".into(),
         refresh_token: "refresh".into(),
         expires_in: 1800,
+        rotate_refresh_token: false,
     };
     let (portal, mut api) = portal(Options {
         oauth: Some(client),

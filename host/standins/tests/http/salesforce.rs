@@ -551,6 +551,7 @@ fn oauth_refresh_makes_an_expired_session_work_again() {
         client_secret: "secret".into(),
         refresh_token: "refresh".into(),
         expires_in: 3600,
+        rotate_refresh_token: false,
     };
     let (org, mut api) = org(Options {
         oauth: Some(client),
