@@ -379,9 +379,15 @@ fn every_fault_is_survived_with_nothing_lost() {
 
 /// Runs `wasync sync` (until caught up) on `path`; its stderr and whether it succeeded.
 fn sync_cli(path: &Path) -> (String, bool) {
+    sync_cli_with(path, &[])
+}
+
+/// [`sync_cli`] with environment variables set.
+fn sync_cli_with(path: &Path, env: &[(&str, &str)]) -> (String, bool) {
     let out = Command::new(env!("CARGO_BIN_EXE_wasync"))
         .args(["sync", "--config"])
         .arg(path)
+        .envs(env.iter().copied())
         .env(
             "WASYNC_CACHE_DIR",
             std::env::temp_dir().join("wasync-test-cache"),
@@ -583,4 +589,40 @@ fn clients_of_one_connector_follow_each_others_rotations() {
     assert_eq!(call(&b), Ok(200), "b's copy is void: it takes the kept one");
     sf.inject(Fault::ExpireTokens);
     assert_eq!(call(&a), Ok(200), "and a follows b's rotation in turn");
+}
+
+/// With a key in `WASYNC_SECRET_KEY` the kept token is sealed: not in the file in clear, of
+/// use only with that key.
+#[test]
+fn a_kept_refresh_token_is_sealed_with_a_key_from_the_environment() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (sf, hs) = servers_tuned(
+        |sf| {
+            if let Some(oauth) = &mut sf.oauth {
+                oauth.rotate_refresh_token = true;
+            }
+        },
+        |_| {},
+    );
+    let path = pipeline(dir.path(), &sf, &hs, |t| t);
+    let key = "0123456789abcdef".repeat(4);
+    let with_key = [("WASYNC_SECRET_KEY", key.as_str())];
+    let (err, ok) = sync_cli_with(&path, &with_key);
+    assert!(ok, "{err}");
+    let kept = dir.path().join("wasync.db.tokens/salesforce.json");
+    let file = std::fs::read_to_string(&kept).expect("kept");
+    assert!(
+        file.contains("\"sealed\"") && !file.contains("rotated"),
+        "{file}"
+    );
+
+    let (err, ok) = sync_cli_with(&path, &with_key);
+    assert!(ok, "opens with its key: {err}");
+    let (err, ok) = sync_cli(&path);
+    assert!(!ok);
+    assert!(err.contains("is sealed: set WASYNC_SECRET_KEY"), "{err}");
+    let wrong = "f".repeat(64);
+    let (err, ok) = sync_cli_with(&path, &[("WASYNC_SECRET_KEY", wrong.as_str())]);
+    assert!(!ok);
+    assert!(err.contains("is not the key it was sealed with"), "{err}");
 }

@@ -4,7 +4,7 @@
 //! Secrets live in [`Secret`], whose `Debug` never shows them; errors name the key or the
 //! variable a secret came from, never its value.
 
-use super::kept::Kept;
+use super::kept::{self, KEY_VARIABLE, Kept};
 use crate::config::AuthConfig;
 use reqwest::Url;
 use reqwest::blocking::{Client, RequestBuilder};
@@ -136,7 +136,11 @@ impl Credentials {
                 refresh_token_env,
             }) => {
                 let configured = secret("refresh_token", refresh_token, refresh_token_env)?;
-                let kept = token_file.map(|path| Kept::new(path, configured.expose()));
+                let key = match env(KEY_VARIABLE).filter(|k| !k.is_empty()) {
+                    Some(text) => Some(kept::key_from(&text)?),
+                    None => None,
+                };
+                let kept = token_file.map(|path| Kept::new(path, configured.expose(), key));
                 let refresh_token = match kept.as_ref().map(Kept::load).transpose() {
                     Ok(Some(Some(rotated))) => Secret(rotated),
                     Ok(_) => configured,
