@@ -49,7 +49,7 @@ pub enum Credentials {
         key: Secret,
     },
     /// OAuth 2.0 access tokens from a refresh token.
-    OAuth(OAuth),
+    OAuth(Box<OAuth>),
 }
 
 /// The OAuth 2.0 refresh-token flow's state: the current access token, kept in memory.
@@ -146,7 +146,7 @@ impl Credentials {
                     Ok(_) => configured,
                     Err(e) => return Err(format!("{at}.auth: {e}")),
                 };
-                Credentials::OAuth(OAuth {
+                Credentials::OAuth(Box::new(OAuth {
                     token_url: Url::parse(token_url)
                         .map_err(|e| format!("{at}.auth.token_url: `{token_url}`: {e}"))?,
                     client_id: client_id.clone(),
@@ -154,7 +154,7 @@ impl Credentials {
                     refresh_token,
                     access: None,
                     kept,
-                })
+                }))
             }
         })
     }
