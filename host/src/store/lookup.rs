@@ -39,7 +39,8 @@ impl Store {
         for (_, value) in matching {
             let needle = match value {
                 Value::Null => return Ok(Vec::new()),
-                Value::Text(t) => t.trim().to_ascii_lowercase(),
+                // As SQLite's `trim` in the index: spaces only.
+                Value::Text(t) => t.trim_matches(' ').to_ascii_lowercase(),
                 other => codec::encode_value(other).to_string(),
             };
             args.push(needle.into());
@@ -98,19 +99,15 @@ impl Store {
 /// trimmed of spaces and lowercased (ASCII), other values by their stored JSON. For records
 /// not yet stored.
 pub fn lookup_matches(fields: &BTreeMap<String, Value>, matching: &[(&str, &Value)]) -> bool {
-    let normal = |v: &Value, trim: fn(&str) -> &str| match v {
+    let normal = |v: &Value| match v {
         Value::Null => None,
-        Value::Text(t) => Some(trim(t).to_ascii_lowercase()),
+        Value::Text(t) => Some(t.trim_matches(' ').to_ascii_lowercase()),
         other => Some(codec::encode_value(other).to_string()),
     };
     !matching.is_empty()
         && matching.iter().all(|(field, value)| {
-            let (Some(needle), Some(have)) = (
-                normal(value, str::trim),
-                fields
-                    .get(*field)
-                    .and_then(|v| normal(v, |t| t.trim_matches(' '))),
-            ) else {
+            let (Some(needle), Some(have)) = (normal(value), fields.get(*field).and_then(normal))
+            else {
                 return false;
             };
             needle == have

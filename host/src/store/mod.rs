@@ -381,6 +381,39 @@ mod tests {
         }
     }
 
+    /// Both sides of a lookup are trimmed alike, of spaces only as SQLite's `trim` in the
+    /// index is: a value with a tab at its end finds itself, stored or pending. The value
+    /// looked up used to lose the tab and miss the record holding the very same text.
+    #[test]
+    fn a_lookup_trims_what_it_looks_for_as_the_index_trims_what_is_stored() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut store = Store::open(&dir.path().join("s.db")).expect("open");
+        store.index_lookup_field("Account", "Name").expect("index");
+        let fields = BTreeMap::from([("Name".into(), Value::Text("Acme\t".into()))]);
+        let record = Unified {
+            id: "a".into(),
+            fields: fields.clone(),
+            meta: BTreeMap::new(),
+            source: "s".into(),
+            created: 1,
+            updated: 1,
+            deleted: false,
+        };
+        store
+            .transaction(|tx| tx.put_record("Account", &record))
+            .expect("save");
+        let find = |text: &str| {
+            let value = Value::Text(text.into());
+            let stored = store
+                .find("Account", &[("Name", &value)], 10)
+                .expect("find");
+            let pending = lookup_matches(&fields, &[("Name", &value)]);
+            (stored.len(), pending)
+        };
+        assert_eq!(find(" ACME\t "), (1, true));
+        assert_eq!(find("Acme"), (0, false));
+    }
+
     /// A statement whose plan SQLite ties to bound values is compiled again on every use
     /// (`clear_bindings` expires it): lookups and match-key queries did that, at ~100,000
     /// instructions a call. The planner stability guarantee keeps each compiled once.
