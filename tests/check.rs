@@ -21,6 +21,19 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
+/// `wasync discover --add-pipeline companies --source hubspot/companies`, then `more`.
+fn add_companies(dir: &Path, more: &[&str]) -> Output {
+    let mut args = vec![
+        "discover",
+        "--add-pipeline",
+        "companies",
+        "--source",
+        "hubspot/companies",
+    ];
+    args.extend_from_slice(more);
+    run(dir, &args)
+}
+
 /// Replaces `from` with `to` in the example's pipeline file.
 fn edit(dir: &Path, from: &str, to: &str) {
     let file = dir.join("wasync.toml");
@@ -170,18 +183,7 @@ fn discover_writes_a_pipeline_that_checks_and_syncs() {
     let before = std::fs::read_to_string(&file).expect("read");
 
     // A field no chosen source has: refused, the file untouched.
-    let out = run(
-        dir.path(),
-        &[
-            "discover",
-            "--add-pipeline",
-            "companies",
-            "--source",
-            "hubspot/companies",
-            "--field",
-            "Name",
-        ],
-    );
+    let out = add_companies(dir.path(), &["--field", "Name"]);
     assert!(!out.status.success());
     assert!(
         text(&out.stderr).contains("--field `Name`: no chosen source has it"),
@@ -190,14 +192,9 @@ fn discover_writes_a_pipeline_that_checks_and_syncs() {
     );
     assert_eq!(std::fs::read_to_string(&file).expect("read"), before);
 
-    let out = run(
+    let out = add_companies(
         dir.path(),
         &[
-            "discover",
-            "--add-pipeline",
-            "companies",
-            "--source",
-            "hubspot/companies",
             "--field",
             "name",
             "--field",
@@ -237,16 +234,7 @@ fn discover_writes_a_pipeline_that_checks_and_syncs() {
     );
 
     // The name is taken now.
-    let out = run(
-        dir.path(),
-        &[
-            "discover",
-            "--add-pipeline",
-            "companies",
-            "--source",
-            "hubspot/companies",
-        ],
-    );
+    let out = add_companies(dir.path(), &[]);
     assert!(!out.status.success());
     assert!(
         text(&out.stderr).contains("a second pipeline has this name"),

@@ -21,27 +21,24 @@ fn servers() -> (Salesforce, HubSpot) {
 
 /// [`servers`], with HubSpot's options changed by `tune`.
 fn servers_with(tune: impl FnOnce(&mut hubspot::Options)) -> (Salesforce, HubSpot) {
-    servers_tuned(|_| {}, tune)
+    servers_tuned(false, tune)
 }
 
-/// [`servers`], with each stand-in's options changed.
+/// [`servers`], Salesforce's app rotating refresh tokens when asked, HubSpot's options
+/// changed by `tune`.
 fn servers_tuned(
-    tune_sf: impl FnOnce(&mut salesforce::Options),
+    rotate_refresh_token: bool,
     tune: impl FnOnce(&mut hubspot::Options),
 ) -> (Salesforce, HubSpot) {
-    let mut sf_options = salesforce::Options {
+    let sf = salesforce::start(salesforce::Options {
         tokens: Vec::new(),
         oauth: Some(OAuthClient {
-            client_id: "wasync-demo".into(),
-            client_secret: "demo-client-secret".into(),
-            refresh_token: "demo-refresh-token".into(),
-            expires_in: 3600,
-            rotate_refresh_token: false,
+            rotate_refresh_token,
+            ..wasync::demo::oauth_client()
         }),
         ..salesforce::Options::default()
-    };
-    tune_sf(&mut sf_options);
-    let sf = salesforce::start(sf_options).expect("salesforce stand-in");
+    })
+    .expect("salesforce stand-in");
     let mut options = hubspot::Options {
         tokens: vec!["demo-private-app-token".into()],
         // Tests go faster than HubSpot allows searches; the host's rate limit is what is
@@ -509,14 +506,7 @@ fn runs_of_equal_hubspot_timestamps_across_page_ends_lose_nothing() {
 #[test]
 fn a_rotated_refresh_token_is_kept_privately_for_the_next_process() {
     let dir = tempfile::tempdir().expect("dir");
-    let (sf, hs) = servers_tuned(
-        |sf| {
-            if let Some(oauth) = &mut sf.oauth {
-                oauth.rotate_refresh_token = true;
-            }
-        },
-        |_| {},
-    );
+    let (sf, hs) = servers_tuned(true, |_| {});
     sf.insert("Account", &[("Name", "Rotated Co".into())]);
     let path = pipeline(dir.path(), &sf, &hs, |t| t);
     let (err, ok) = sync_cli(&path);
@@ -561,14 +551,7 @@ fn a_rotated_refresh_token_is_kept_privately_for_the_next_process() {
 #[test]
 fn clients_of_one_connector_follow_each_others_rotations() {
     let dir = tempfile::tempdir().expect("dir");
-    let (sf, hs) = servers_tuned(
-        |sf| {
-            if let Some(oauth) = &mut sf.oauth {
-                oauth.rotate_refresh_token = true;
-            }
-        },
-        |_| {},
-    );
+    let (sf, hs) = servers_tuned(true, |_| {});
     let config = Config::load(&pipeline(dir.path(), &sf, &hs, |t| t)).expect("config");
     let http = config.connectors["salesforce"]
         .http
@@ -596,14 +579,7 @@ fn clients_of_one_connector_follow_each_others_rotations() {
 #[test]
 fn a_kept_refresh_token_is_sealed_with_a_key_from_the_environment() {
     let dir = tempfile::tempdir().expect("dir");
-    let (sf, hs) = servers_tuned(
-        |sf| {
-            if let Some(oauth) = &mut sf.oauth {
-                oauth.rotate_refresh_token = true;
-            }
-        },
-        |_| {},
-    );
+    let (sf, hs) = servers_tuned(true, |_| {});
     let path = pipeline(dir.path(), &sf, &hs, |t| t);
     let key = "0123456789abcdef".repeat(4);
     let with_key = [("WASYNC_SECRET_KEY", key.as_str())];

@@ -8,7 +8,6 @@ use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-use wasync_standins::OAuthClient;
 use wasync_standins::hubspot::{self, HubSpot};
 use wasync_standins::salesforce::{self, Salesforce};
 
@@ -25,13 +24,7 @@ pub struct Systems {
 pub fn start(data: &Data) -> Systems {
     let sf = salesforce::start(salesforce::Options {
         tokens: Vec::new(),
-        oauth: Some(OAuthClient {
-            client_id: "wasync-demo".into(),
-            client_secret: "demo-client-secret".into(),
-            refresh_token: "demo-refresh-token".into(),
-            expires_in: 3600,
-            rotate_refresh_token: false,
-        }),
+        oauth: Some(wasync::demo::oauth_client()),
         daily_limit: 1_000_000,
     })
     .expect("salesforce stand-in");

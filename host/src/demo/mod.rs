@@ -28,18 +28,23 @@ pub struct Options {
     pub cycles: usize,
 }
 
+/// The OAuth app the demo's pipeline file signs in to Salesforce with.
+pub fn oauth_client() -> OAuthClient {
+    OAuthClient {
+        client_id: "wasync-demo".into(),
+        client_secret: "demo-client-secret".into(),
+        refresh_token: "demo-refresh-token".into(),
+        expires_in: 3600,
+        rotate_refresh_token: false,
+    }
+}
+
 /// Runs the demo.
 pub fn run(options: &Options, runtime: RuntimeOptions) -> anyhow::Result<()> {
     let started = Instant::now();
     let sf = salesforce::start(salesforce::Options {
         tokens: Vec::new(),
-        oauth: Some(OAuthClient {
-            client_id: "wasync-demo".into(),
-            client_secret: "demo-client-secret".into(),
-            refresh_token: "demo-refresh-token".into(),
-            expires_in: 3600,
-            rotate_refresh_token: false,
-        }),
+        oauth: Some(oauth_client()),
         ..salesforce::Options::default()
     })
     .context("cannot start the Salesforce stand-in")?;

@@ -173,16 +173,27 @@ pub type Plugins = HashMap<String, Plugin>;
 
 /// Loads plugins once per process, by how they are named in the configuration; a plugin
 /// already loaded off to the side (hot load) is taken as it is.
-struct Loader<'a> {
-    runtime: &'a Runtime,
+pub(super) struct Loader<'a> {
+    pub(super) runtime: &'a Runtime,
     /// The pipeline file's folder, where installed packages are resolved.
     dir: &'a std::path::Path,
     preloaded: Plugins,
     loaded: Plugins,
 }
 
-impl Loader<'_> {
-    fn plugin(&mut self, spec: &str) -> anyhow::Result<Plugin> {
+impl<'a> Loader<'a> {
+    /// A loader for the pipeline file in `dir`, with nothing preloaded.
+    pub(super) fn new(runtime: &'a Runtime, dir: &'a std::path::Path) -> Loader<'a> {
+        Loader {
+            runtime,
+            dir,
+            preloaded: HashMap::new(),
+            loaded: HashMap::new(),
+        }
+    }
+
+    /// The plugin `spec` names, loaded once.
+    pub(super) fn plugin(&mut self, spec: &str) -> anyhow::Result<Plugin> {
         if let Some(plugin) = self.loaded.get(spec) {
             return Ok(plugin.clone());
         }
@@ -283,14 +294,7 @@ fn system(
         .connectors
         .get(name)
         .with_context(|| format!("connector `{name}` is not defined"))?;
-    for dir in &connector.dirs {
-        if !dir.host.is_dir() {
-            bail!(
-                "connector `{name}`: granted directory {} does not exist",
-                dir.host.display()
-            );
-        }
-    }
+    granted_dirs_exist(name, connector)?;
     let plugin = loader
         .plugin(&connector.plugin)
         .with_context(|| format!("connector `{name}`"))?;
@@ -303,6 +307,22 @@ fn system(
     };
     systems.insert(name.to_owned(), connection.clone());
     Ok(connection)
+}
+
+/// Refuses a connector granted a directory that does not exist.
+pub(super) fn granted_dirs_exist(
+    name: &str,
+    connector: &crate::config::ConnectorConfig,
+) -> anyhow::Result<()> {
+    for dir in &connector.dirs {
+        if !dir.host.is_dir() {
+            bail!(
+                "connector `{name}`: granted directory {} does not exist",
+                dir.host.display()
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Connects connector `name` with `settings` (its plugin configuration, JSON): grants its

@@ -4,13 +4,12 @@
 //! connector offers. Every problem is collected, not just the first, each named by where it
 //! is in the file. No store is opened and nothing is read or written.
 
-use super::build::connect;
+use super::build::{Loader, connect, granted_dirs_exist};
 use crate::capabilities::lookup::{LookupGrant, LookupSource};
 use crate::config::{Config, ConnectorConfig};
-use crate::plugin::{Grants, Plugin, Runtime};
+use crate::plugin::{Grants, Runtime};
 use crate::value::describe;
 use crate::wit::{EntityDescription, Error, Field, Record, World};
-use std::collections::HashMap;
 use std::sync::Arc;
 
 /// One problem: where in the pipeline file, and what.
@@ -57,12 +56,12 @@ pub fn describe_connectors(config: &Config, runtime: &Runtime, only: Option<&str
             ),
         });
     }
-    let mut plugins = Plugins::default();
+    let mut loader = Loader::new(runtime, &config.dir);
     for (name, connector) in &config.connectors {
         if only.is_some_and(|o| o != name) {
             continue;
         }
-        match describe_one(config, runtime, &mut plugins, name, connector) {
+        match describe_one(&mut loader, name, connector) {
             Ok(described) => checked.connectors.push(described),
             Err(e) => checked.problems.push(Problem {
                 at: format!("connectors.{name}"),
@@ -77,7 +76,7 @@ pub fn describe_connectors(config: &Config, runtime: &Runtime, only: Option<&str
 /// destination against its connector's entities.
 pub fn check(config: &Config, runtime: &Runtime) -> Checked {
     let mut checked = describe_connectors(config, runtime, None);
-    let mut plugins = Plugins::default();
+    let mut loader = Loader::new(runtime, &config.dir);
     let store = Arc::new(NoStore);
     for u in config.plugin_uses() {
         let grants = match u.world {
@@ -87,8 +86,8 @@ pub fn check(config: &Config, runtime: &Runtime) -> Checked {
             },
             _ => Grants::default(),
         };
-        let configured = plugins
-            .load(runtime, config, &u.plugin)
+        let configured = loader
+            .plugin(&u.plugin)
             .and_then(|plugin| runtime.configure(&plugin, u.world, &u.config, grants));
         match configured {
             Ok(()) => checked.uses += 1,
@@ -131,24 +130,16 @@ pub fn check(config: &Config, runtime: &Runtime) -> Checked {
 }
 
 fn describe_one(
-    config: &Config,
-    runtime: &Runtime,
-    plugins: &mut Plugins,
+    loader: &mut Loader<'_>,
     name: &str,
     connector: &ConnectorConfig,
 ) -> anyhow::Result<Described> {
-    for dir in &connector.dirs {
-        anyhow::ensure!(
-            dir.host.is_dir(),
-            "granted directory {} does not exist",
-            dir.host.display()
-        );
-    }
-    let plugin = plugins.load(runtime, config, &connector.plugin)?;
+    granted_dirs_exist(name, connector)?;
+    let plugin = loader.plugin(&connector.plugin)?;
     let settings = connector
         .plugin_config(name, |var| std::env::var(var).ok())
         .map_err(anyhow::Error::msg)?;
-    let (mut system, _) = connect(runtime, &plugin, name, connector, 0, &settings)?;
+    let (mut system, _) = connect(loader.runtime, &plugin, name, connector, 0, &settings)?;
     let entities = system
         .describe()?
         .map_err(|e| anyhow::anyhow!("describe failed: {}", describe(&e)))?;
@@ -157,21 +148,6 @@ fn describe_one(
         plugin: plugin.label(),
         entities,
     })
-}
-
-/// Plugins loaded once each, by how the file names them.
-#[derive(Default)]
-struct Plugins(HashMap<String, Plugin>);
-
-impl Plugins {
-    fn load(&mut self, runtime: &Runtime, config: &Config, spec: &str) -> anyhow::Result<Plugin> {
-        if let Some(plugin) = self.0.get(spec) {
-            return Ok(plugin.clone());
-        }
-        let plugin = crate::package::load(runtime, spec, &config.dir)?;
-        self.0.insert(spec.to_owned(), plugin.clone());
-        Ok(plugin)
-    }
 }
 
 /// What answers an entity function's lookups while it is only being configured: a check

@@ -161,17 +161,8 @@ impl HubSpot {
     /// When the API would refuse it (unknown object type or property, invalid value,
     /// unique value in use).
     pub fn create(&self, object: &str, properties: &[(&str, &str)]) -> String {
-        let ty = Self::object_type(object);
-        let changes = Self::changes(ty, properties);
-        let mut state = lock(&self.portal.state);
-        let now = self.server.core().clock.now_ms();
-        let delay = self.portal.options.search_visibility_delay;
-        if let Err(holder) = state.stores[ty].check_unique(&changes, None) {
-            panic!("a {object} with that unique value exists: {holder}");
-        }
-        let id = state.create(ty, changes, now, delay).to_string();
-        self.portal.publish(&mut state, HELPER_SOURCE);
-        id
+        let mut ids = self.create_batch(object, &[properties]);
+        ids.pop().expect("one row, one id")
     }
 
     /// Creates objects as one `batch/create` call would: all with one timestamp, so that
