@@ -434,10 +434,12 @@ fn log_prints_newest_first_in_text_and_json_alike_as_its_help_says() {
         })
         .collect();
     assert_eq!(text, json, "text and JSON in the same order");
-    assert_eq!(
-        text,
-        (newest - 4..=newest).rev().collect::<Vec<_>>(),
-        "the newest five, newest first"
+    // A record's change is one position with a line per field: positions repeat.
+    assert_eq!(text.len(), 5, "{text:?}");
+    assert_eq!(text[0], newest, "the newest first: {text:?}");
+    assert!(
+        text.windows(2).all(|w| w[0] >= w[1]),
+        "newest first: {text:?}"
     );
     assert_eq!(&all[..5], &text[..], "the whole log starts the same way");
 

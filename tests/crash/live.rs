@@ -251,31 +251,30 @@ pub fn duplicate_creates(side: &Side, originals: &BTreeSet<String>, live: &Live)
     found
 }
 
-/// Transaction-log entries that repeat another's record, field, old and new value and
-/// source: a change applied twice (this data changes no field back and forth).
+/// Field changes in the transaction log that repeat another's record, op, field, old and new
+/// value, and source: a change applied twice (this data changes no field back and forth).
 pub fn txlog_repeats(store: &Path) -> Vec<String> {
     let conn =
         rusqlite::Connection::open_with_flags(store, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
             .expect("open the store");
     let mut statement = conn
         .prepare(
-            "SELECT record_id, op, field, old, new, source, count(*), group_concat(seq)
-             FROM txlog GROUP BY entity, record_id, op, field, old, new, source
+            "SELECT t.record_id, t.op, c.value, t.source, count(*), group_concat(t.seq)
+             FROM txlog t, json_each(t.changes) c
+             GROUP BY t.entity, t.record_id, t.op, c.value, t.source
              HAVING count(*) > 1",
         )
         .expect("prepare");
     statement
         .query_map([], |r| {
             Ok(format!(
-                "{} {} {:?}: {:?} -> {:?} from {} ({} times: seq {})",
+                "{} {}: {} from {} ({} times: seq {})",
                 r.get::<_, String>(1)?,
                 r.get::<_, String>(0)?,
-                r.get::<_, Option<String>>(2)?,
-                r.get::<_, Option<String>>(3)?,
-                r.get::<_, Option<String>>(4)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, i64>(4)?,
                 r.get::<_, String>(5)?,
-                r.get::<_, i64>(6)?,
-                r.get::<_, String>(7)?,
             ))
         })
         .expect("query")

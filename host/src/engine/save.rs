@@ -2,7 +2,7 @@
 //! merges, the transaction log and the quarantine, in one store transaction.
 
 use super::work::Cycle;
-use crate::store::{NewEntry, encode_value};
+use crate::store::{FieldChange, NewEntry};
 use std::collections::BTreeMap;
 
 /// Saves the batch; counts what was created, updated and deleted.
@@ -41,21 +41,26 @@ pub fn save(cx: &mut Cycle<'_>) -> anyhow::Result<()> {
             if !w.ops.is_empty() {
                 tx.put_record(&p.entity, &w.after)?;
             }
-            for op in &w.ops {
-                let old = op.old.as_ref().map(|v| encode_value(v).to_string());
-                let new = op.new.as_ref().map(|v| encode_value(v).to_string());
-                tx.log(&NewEntry {
+            // A row per run of changes with one op and source: a create is one row.
+            for run in w.ops.chunk_by(|a, b| a.op == b.op && a.source == b.source) {
+                let changes: Vec<FieldChange<'_>> = run
+                    .iter()
+                    .map(|op| FieldChange {
+                        field: op.field.as_deref(),
+                        old: op.old.as_ref(),
+                        new: op.new.as_ref(),
+                        plugin: op.plugin.as_deref(),
+                    })
+                    .collect();
+                let entry = NewEntry {
                     cycle: report.cycle,
                     at: now,
                     entity: &p.entity,
                     record_id: id,
-                    op: op.op,
-                    field: op.field.as_deref(),
-                    old: old.as_deref(),
-                    new: new.as_deref(),
-                    source: &op.source,
-                    plugin: op.plugin.as_deref(),
-                })?;
+                    op: run[0].op,
+                    source: &run[0].source,
+                };
+                tx.log(&entry, &changes)?;
             }
             for m in &w.mappings {
                 tx.map_id(

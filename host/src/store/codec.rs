@@ -62,7 +62,7 @@ pub fn decode_fields(text: &str) -> BTreeMap<String, Value> {
 }
 
 /// A value in its stored form, for writing: the same JSON as [`encode_value`].
-struct Stored<'a>(&'a Value);
+pub(super) struct Stored<'a>(pub(super) &'a Value);
 
 impl Serialize for Stored<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {

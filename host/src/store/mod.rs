@@ -8,6 +8,7 @@ mod cycles;
 mod error;
 mod intake;
 mod lookup;
+mod meta;
 mod quarantine;
 mod schema;
 mod snapshot;
@@ -21,7 +22,7 @@ pub use intake::{Intake, Received};
 pub use lookup::lookup_matches;
 pub use quarantine::Quarantined;
 pub use snapshot::Snapshot;
-pub use txlog::{LogEntry, NewEntry};
+pub use txlog::{FieldChange, LogEntry, NewEntry};
 pub use watermarks::Endpoint;
 
 use rusqlite::config::DbConfig;
@@ -221,14 +222,15 @@ const IDS_WITH_KEY: &str =
 pub struct Tx<'a>(&'a Connection);
 
 fn unified_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Unified> {
-    let fields: String = row.get(1)?;
-    let meta: Option<String> = row.get(2)?;
+    let fields = codec::decode_fields(row.get_ref(1)?.as_str()?);
+    let meta = match row.get_ref(2)?.as_str_or_null()? {
+        Some(text) => meta::decode(text, &fields),
+        None => BTreeMap::new(),
+    };
     Ok(Unified {
         id: row.get(0)?,
-        fields: codec::decode_fields(&fields),
-        meta: meta
-            .and_then(|meta| serde_json::from_str(&meta).ok())
-            .unwrap_or_default(),
+        fields,
+        meta,
         source: row.get(3)?,
         created: row.get(4)?,
         updated: row.get(5)?,
@@ -255,7 +257,7 @@ impl Tx<'_> {
 
     /// Inserts or replaces a unified record.
     pub fn put_record(&self, entity: &str, record: &Unified) -> rusqlite::Result<()> {
-        let meta = serde_json::to_string(&record.meta).unwrap_or_else(|_| "{}".into());
+        let meta = meta::encode(&record.meta, &record.fields);
         self.0
             .prepare_cached(
                 "INSERT INTO records (entity, id, fields, meta, source, created, updated, deleted)

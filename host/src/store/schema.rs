@@ -169,6 +169,30 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (pipeline, connector, entity)
     ) WITHOUT ROWID;
     ",
+    // 6: one log row per change of a record, not per field: its fields' old and new values
+    // (and the plugin behind each) in one column, `changes`, a JSON array of
+    // `[field, old, new, plugin?]` (store/txlog.rs). A save wrote ~20 rows per record
+    // before, each repeating the record's id, entity, op and source: the log was the larger
+    // half of the store. Positions (`seq`) carry over, so destination watermarks still hold.
+    "
+    CREATE TABLE txlog_v6 (
+        seq INTEGER PRIMARY KEY,
+        cycle INTEGER NOT NULL,
+        at INTEGER NOT NULL,
+        entity TEXT NOT NULL,
+        record_id TEXT NOT NULL,
+        op TEXT NOT NULL,
+        source TEXT NOT NULL,
+        changes TEXT NOT NULL
+    );
+    INSERT INTO txlog_v6 (seq, cycle, at, entity, record_id, op, source, changes)
+        SELECT seq, cycle, at, entity, record_id, op, source,
+               json_array(json_array(field, json(old), json(new), plugin))
+        FROM txlog;
+    DROP TABLE txlog;
+    ALTER TABLE txlog_v6 RENAME TO txlog;
+    CREATE INDEX txlog_record ON txlog (record_id, seq);
+    ",
 ];
 
 /// Applies the migrations the store lacks, in one transaction that takes the write lock
@@ -197,14 +221,20 @@ pub fn normalised_field(field: &str) -> String {
 mod tests {
     use super::*;
 
+    /// A store in memory as migration `version` left it.
+    fn store_at_version(version: usize) -> rusqlite::Result<Connection> {
+        let conn = Connection::open_in_memory()?;
+        for sql in &MIGRATIONS[..version] {
+            conn.execute_batch(sql)?;
+        }
+        conn.pragma_update(None, "user_version", version as i64)?;
+        Ok(conn)
+    }
+
     /// A store made before a migration keeps its data through it.
     #[test]
     fn migrating_keeps_every_record_and_mapping() -> rusqlite::Result<()> {
-        let mut conn = Connection::open_in_memory()?;
-        for sql in &MIGRATIONS[..3] {
-            conn.execute_batch(sql)?;
-        }
-        conn.pragma_update(None, "user_version", 3)?;
+        let mut conn = store_at_version(3)?;
         conn.execute_batch(
             "INSERT INTO records VALUES ('Account', 'a1', '{\"Name\":\"Acme\"}', '{}', 's/e', 1, 2, 0);
              INSERT INTO records VALUES ('Account', 'a2', '{}', '{}', 's/e', 3, 4, 1);
@@ -235,6 +265,70 @@ mod tests {
             |r| r.get(0),
         )?;
         assert_eq!(unified, "a1");
+        Ok(())
+    }
+
+    /// A field-by-field log from before migration 6 reads as it did, entry for entry, at the
+    /// same positions (destination watermarks point at them); a new row takes the next one.
+    #[test]
+    fn the_log_keeps_its_entries_and_positions_through_migration_6() -> rusqlite::Result<()> {
+        let mut conn = store_at_version(5)?;
+        conn.execute_batch(
+            r#"INSERT INTO txlog VALUES (7, 1, 100, 'Account', 'a1', 'create', 'Name', NULL, '"Acme"', 'sf/Account', NULL);
+               INSERT INTO txlog VALUES (8, 1, 100, 'Account', 'a1', 'create', 'Domain', NULL, '"acme.com"', 'sf/Account', 'extract-domain@1');
+               INSERT INTO txlog VALUES (9, 2, 200, 'Account', 'a1', 'update', 'Size', '{"$ts":5}', '12', 'hs/companies', NULL);
+               INSERT INTO txlog VALUES (10, 3, 300, 'Account', 'a1', 'delete', NULL, NULL, NULL, 'hs/companies', NULL);"#,
+        )?;
+        migrate(&mut conn)?;
+        let store = crate::store::Tx(&conn);
+        let entries: Vec<_> = store
+            .log_entries(Some("a1"), 10)?
+            .into_iter()
+            .map(|e| (e.seq, e.op, e.field, e.old, e.new, e.plugin))
+            .collect();
+        let some = |s: &str| Some(s.to_owned());
+        assert_eq!(
+            entries,
+            [
+                (10, "delete".into(), None, None, None, None),
+                (
+                    9,
+                    "update".into(),
+                    some("Size"),
+                    some(r#"{"$ts":5}"#),
+                    some("12"),
+                    None
+                ),
+                (
+                    8,
+                    "create".into(),
+                    some("Domain"),
+                    None,
+                    some(r#""acme.com""#),
+                    some("extract-domain@1")
+                ),
+                (
+                    7,
+                    "create".into(),
+                    some("Name"),
+                    None,
+                    some(r#""Acme""#),
+                    None
+                ),
+            ]
+        );
+        store.log(
+            &crate::store::NewEntry {
+                cycle: 4,
+                at: 400,
+                entity: "Account",
+                record_id: "a1",
+                op: "update",
+                source: "sf/Account",
+            },
+            &[],
+        )?;
+        assert_eq!(store.last_seq()?, 11);
         Ok(())
     }
 }
