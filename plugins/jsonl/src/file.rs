@@ -13,9 +13,15 @@ use wasync_sdk::Error;
 /// entity with no records. A file changed other than by appending (shorter than what was
 /// taken in, different just before where the index stopped, or modified without growing:
 /// truncated, rewritten or edited by hand) is taken in again from the start, so the index
-/// never reads on from an offset that no longer starts a line, nor serves a line that is
-/// no longer in the file.
-pub fn refresh(index: &mut Index, path: &Path, entity: &EntitySettings) -> Result<(), Error> {
+/// never reads on from an offset that no longer starts a line.
+///
+/// Returns the file as it was checked, for the index's lines to be read back from (none
+/// when it is missing).
+pub fn refresh(
+    index: &mut Index,
+    path: &Path,
+    entity: &EntitySettings,
+) -> Result<Option<File>, Error> {
     let mut file = match File::open(path) {
         Ok(file) => file,
         Err(e) if e.kind() == ErrorKind::NotFound => {
@@ -25,7 +31,7 @@ pub fn refresh(index: &mut Index, path: &Path, entity: &EntitySettings) -> Resul
             if index.offset() > 0 {
                 *index = Index::default();
             }
-            return Ok(());
+            return Ok(None);
         }
         Err(e) => return Err(io_error("cannot open", path, e)),
     };
@@ -52,7 +58,7 @@ pub fn refresh(index: &mut Index, path: &Path, entity: &EntitySettings) -> Resul
         }
     }
     index.set_modified(modified);
-    Ok(())
+    Ok(Some(file))
 }
 
 /// Whether the file, now `len` bytes modified at `modified`, is the one `index` took in
@@ -198,7 +204,7 @@ fn missing_dir(path: &Path) -> Option<Error> {
     })
 }
 
-fn io_error(what: &str, path: &Path, e: std::io::Error) -> Error {
+pub fn io_error(what: &str, path: &Path, e: std::io::Error) -> Error {
     io_error_then(what, path, e, "")
 }
 

@@ -1,12 +1,14 @@
 //! The in-memory index of one entity's file: the latest version of each record, sorted by
 //! (watermark, id), built from the bytes of the file as they are appended.
 //!
-//! Each line is parsed once when it is taken in; the index keeps only its text and what
-//! reads and writes look up (id, watermark, tombstone, upsert key), so it costs about the
-//! size of the file's live lines. A page of records is parsed again when it is read.
+//! Each line is parsed once when it is taken in; the index keeps only where it is in the
+//! file and what reads and writes look up (id, watermark, tombstone, upsert key), so it
+//! costs a few dozen bytes per record however long its line. A page of records is read
+//! back from the file and parsed again when it is read, as is the line an update builds on.
 
 use crate::line::{DELETED_MARKER, Version, broken_record, record_fields, scan_line};
 use crate::settings::EntitySettings;
+use crate::span::{Reread, Source, Span, read_each};
 use crate::value::Mark;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::ops::Bound;
@@ -58,8 +60,8 @@ pub struct Entry {
 /// Where a record's content comes from.
 #[derive(Debug)]
 enum Body {
-    /// A line that holds a record, with its line number.
-    Line(u64, Box<str>),
+    /// A line that holds a record, with its line number and where it is.
+    Line(u64, Span),
     /// A line that does not: its message, with its line number.
     Broken(u64, String),
 }
@@ -91,61 +93,65 @@ impl Index {
         let mut start = 0;
         while let Some(len) = bytes[start..].iter().position(|&b| b == b'\n') {
             self.lines += 1;
-            self.take_line(&bytes[start..start + len], entity);
+            let at = self.offset + start as u64;
+            self.take_line(at, &bytes[start..start + len], entity);
             start += len + 1;
         }
         self.offset += start as u64;
     }
 
     /// Up to `limit` records after `after` whose watermark is at most `until`, in
-    /// (watermark, id) order, and whether more such records follow.
+    /// (watermark, id) order, and whether more such records follow. Their lines are read
+    /// from `file`, which must be the file the index has taken in.
     pub fn page(
         &self,
         after: Option<(Mark, String)>,
         until: Option<&Mark>,
         limit: usize,
         entity: &EntitySettings,
-    ) -> (Vec<Record>, bool) {
+        file: &mut dyn Source,
+    ) -> Result<(Vec<Record>, bool), Reread> {
         let start = after.map_or(Bound::Unbounded, Bound::Excluded);
         let mut matching = self
             .order
             .range((start, Bound::Unbounded))
             .take_while(|(mark, _)| until.is_none_or(|until| mark <= until));
-        let records = matching
+        let entries: Vec<(&str, &Entry)> = matching
             .by_ref()
             .take(limit)
-            .filter_map(|(_, id)| self.record(id, entity))
+            .filter_map(|(_, id)| Some((id.as_str(), self.entries.get(id)?)))
             .collect();
-        (records, matching.next().is_some())
+        let more = matching.next().is_some();
+        let mut records: Vec<Option<Record>> = Vec::with_capacity(entries.len());
+        let mut wanted = Vec::new();
+        for (n, (_, entry)) in entries.iter().enumerate() {
+            match &entry.body {
+                Body::Broken(line, message) => {
+                    records.push(Some(broken_record(*line, message, entry.mark.0.clone())));
+                }
+                Body::Line(_, span) => {
+                    records.push(None);
+                    wanted.push((n, *span));
+                }
+            }
+        }
+        read_each(file, &mut wanted, |n, text| {
+            let (id, entry) = entries[n];
+            records[n] = Some(entry.record(id, text, entity));
+        })?;
+        Ok((records.into_iter().flatten().collect(), more))
     }
 
-    /// The record with this id as a read returns it (tombstones included).
-    pub fn record(&self, id: &str, entity: &EntitySettings) -> Option<Record> {
-        let entry = self.entries.get(id)?;
-        let watermark = entry.mark.0.clone();
-        Some(match &entry.body {
-            Body::Broken(line, message) => broken_record(*line, message, watermark),
-            Body::Line(line, text) => match record_fields(text, entity) {
-                Ok(fields) => Record {
-                    id: id.to_owned(),
-                    watermark,
-                    fields,
-                    deleted: entry.deleted,
-                },
-                Err(message) => broken_record(*line, &message, watermark),
-            },
-        })
-    }
-
-    /// The line of the latest version of a live record, for an update to build on.
-    pub fn live_line(&self, id: &str) -> Option<&str> {
+    /// The line of the latest version of a live record, read from `file`, for an update to
+    /// build on.
+    pub fn live_line(&self, id: &str, file: &mut dyn Source) -> Result<Option<String>, Reread> {
         match self.entries.get(id) {
             Some(Entry {
                 deleted: false,
-                body: Body::Line(_, text),
+                body: Body::Line(_, span),
                 ..
-            }) => Some(text),
-            _ => None,
+            }) => span.read(file).map(Some),
+            _ => Ok(None),
         }
     }
 
@@ -177,12 +183,14 @@ impl Index {
         &self.fields
     }
 
-    /// Parses one line (without its newline) and makes it the latest version of its record.
-    fn take_line(&mut self, bytes: &[u8], entity: &EntitySettings) {
+    /// Parses one line (without its newline), found at byte `at` of the file, and makes it
+    /// the latest version of its record.
+    fn take_line(&mut self, at: u64, bytes: &[u8], entity: &EntitySettings) {
         let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
-        let bytes = match self.lines {
-            1 => bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(bytes),
-            _ => bytes,
+        const BOM: &[u8] = "\u{feff}".as_bytes();
+        let (at, bytes) = match bytes.strip_prefix(BOM) {
+            Some(rest) if self.lines == 1 => (at + BOM.len() as u64, rest),
+            _ => (at, bytes),
         };
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return;
@@ -203,18 +211,18 @@ impl Index {
             Ok(version) => {
                 self.seen.extend(fresh.iter().cloned());
                 self.fields.extend(fresh);
-                self.take_version(text, version);
+                self.take_version(Span::new(at, bytes), version);
             }
             Err(broken) => self.take_broken(broken.message, broken.watermark),
         }
     }
 
-    fn take_version(&mut self, text: &str, version: Version) {
+    fn take_version(&mut self, span: Span, version: Version) {
         let entry = Entry {
             mark: Mark(version.watermark),
             deleted: version.deleted,
             key: version.key,
-            body: Body::Line(self.lines, text.into()),
+            body: Body::Line(self.lines, span),
         };
         self.insert(version.id, entry);
     }
@@ -259,174 +267,22 @@ impl Index {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::fixtures::account;
-
-    fn index(text: &str) -> Index {
-        let mut index = Index::default();
-        index.ingest(text.as_bytes(), &account());
-        index
-    }
-
-    fn ids(records: &[Record]) -> Vec<&str> {
-        records.iter().map(|r| r.id.as_str()).collect()
-    }
-
-    fn ts(text: &str) -> Mark {
-        Mark::from_bound(Value::Text(text.into()))
-    }
-
-    const FILE: &str = concat!(
-        r#"{"Id": "b", "SystemModstamp": "2024-03-01T12:00:00Z", "Name": "B"}"#,
-        "\n",
-        r#"{"Id": "a", "SystemModstamp": "2024-03-01T12:00:00Z", "Name": "A"}"#,
-        "\n",
-        r#"{"Id": "c", "SystemModstamp": "2024-03-01T11:00:00Z", "Name": "C"}"#,
-        "\n",
-        r#"{"Id": "d", "SystemModstamp": "2024-03-01T13:00:00Z", "Name": "D"}"#,
-        "\n",
-    );
-
-    #[test]
-    fn sorts_by_watermark_then_id() {
-        let (records, more) = index(FILE).page(None, None, 10, &account());
-        assert_eq!(ids(&records), ["c", "a", "b", "d"]);
-        assert!(!more);
-    }
-
-    #[test]
-    fn pages_after_a_cursor_without_losing_equal_watermarks() {
-        let index = index(FILE);
-        let (first, more) = index.page(None, None, 2, &account());
-        assert_eq!((ids(&first), more), (vec!["c", "a"], true));
-        let cursor = (ts("2024-03-01T12:00:00Z"), "a".to_owned());
-        let (second, more) = index.page(Some(cursor), None, 2, &account());
-        assert_eq!((ids(&second), more), (vec!["b", "d"], false));
-    }
-
-    #[test]
-    fn stops_at_the_inclusive_upper_bound() {
-        let until = ts("2024-03-01T12:00:00Z");
-        let index = index(FILE);
-        let (records, more) = index.page(None, Some(&until), 10, &account());
-        assert_eq!((ids(&records), more), (vec!["c", "a", "b"], false));
-        let (records, more) = index.page(None, Some(&until), 3, &account());
-        assert_eq!((ids(&records), more), (vec!["c", "a", "b"], false));
-        let (records, more) = index.page(None, Some(&until), 2, &account());
-        assert_eq!((ids(&records), more), (vec!["c", "a"], true));
-    }
-
-    #[test]
-    fn a_later_line_supersedes() {
-        let text = format!(
-            "{FILE}{}\n",
-            r#"{"Id": "c", "SystemModstamp": "2024-03-01T14:00:00Z", "Name": "C2"}"#
-        );
-        let (records, _) = index(&text).page(None, None, 10, &account());
-        assert_eq!(ids(&records), ["a", "b", "d", "c"]);
-        assert_eq!(records[3].get("Name"), Some(&Value::Text("C2".into())));
-    }
-
-    #[test]
-    fn tombstones_are_read_as_deletes() {
-        let text = format!(
-            "{FILE}{}\n",
-            r#"{"Id": "a", "SystemModstamp": "2024-03-01T14:00:00Z", "_deleted": true}"#
-        );
-        let index = index(&text);
-        let (records, _) = index.page(None, None, 10, &account());
-        assert_eq!(ids(&records), ["c", "b", "d", "a"]);
-        assert!(records[3].deleted);
-        assert!(index.live_line("a").is_none());
-        assert!(index.contains("a"));
-    }
-
-    #[test]
-    fn integer_watermarks_order_as_numbers() {
-        let text =
-            "{\"Id\": \"x\", \"SystemModstamp\": 10}\n{\"Id\": \"y\", \"SystemModstamp\": 9}\n";
-        let (records, _) = index(text).page(None, None, 10, &account());
-        assert_eq!(ids(&records), ["y", "x"]);
-        assert_eq!(records[0].watermark, Value::Integer(9));
-    }
-
-    #[test]
-    fn leaves_a_partial_line_for_later() {
-        let mut index = Index::default();
-        let text = "{\"Id\": \"x\"}\n{\"Id\": ";
-        index.ingest(text.as_bytes(), &account());
-        assert_eq!(index.offset(), 12);
-        assert!(index.contains("x"));
-        assert!(!index.contains("line:2"));
-        // The file grew: the caller passes everything from the offset on.
-        index.ingest(b"{\"Id\": \"y\"}\n", &account());
-        assert!(index.contains("y"));
-    }
-
-    #[test]
-    fn broken_lines_become_records_in_file_order() {
-        let text = format!(
-            "{FILE}not json\n\n   \n[1,2]\n{}\n",
-            r#"{"Name": "no id", "SystemModstamp": "2024-03-01T15:00:00Z"}"#
-        );
-        let index = index(&text);
-        let (records, _) = index.page(None, None, 10, &account());
-        assert_eq!(
-            ids(&records),
-            ["c", "a", "b", "d", "line:5", "line:8", "line:9"]
-        );
-        let line5 = &records[4];
-        assert_eq!(line5.watermark, Value::Timestamp(1_709_298_000_000_000));
-        assert!(
-            matches!(line5.get("_error"), Some(Value::Text(m)) if m.starts_with("line 5: not JSON"))
-        );
-        assert_eq!(
-            records[6].watermark,
-            Value::Timestamp(1_709_305_200_000_000)
-        );
-        assert!(
-            matches!(records[6].get("_error"), Some(Value::Text(m)) if m.contains("no id field"))
-        );
-    }
-
-    #[test]
-    fn invalid_utf8_is_a_broken_line() {
-        let mut index = Index::default();
-        index.ingest(b"{\"Id\": \"\xff\"}\n", &account());
-        assert!(index.contains("line:1"));
-    }
-
-    #[test]
-    fn tolerates_crlf_and_a_byte_order_mark() {
-        let index = index("\u{feff}{\"Id\": \"x\"}\r\n{\"Id\": \"y\"}\r\n");
-        assert!(index.contains("x") && index.contains("y"));
-        assert_eq!(index.fields(), ["Id"]);
-    }
-
-    #[test]
-    fn tracks_upsert_keys_of_live_records() {
-        let mut index = index(concat!(
-            r#"{"Id": "a", "wasync_id": "u1"}"#,
-            "\n",
-            r#"{"Id": "b", "wasync_id": "u2"}"#,
-            "\n",
-        ));
-        assert_eq!(index.id_for_key("u1"), Some("a"));
-        index.ingest(b"{\"Id\": \"a\", \"_deleted\": true}\n", &account());
-        assert_eq!(index.id_for_key("u1"), None);
-        index.ingest(b"{\"Id\": \"b\", \"wasync_id\": \"u3\"}\n", &account());
-        assert_eq!(index.id_for_key("u2"), None);
-        assert_eq!(index.id_for_key("u3"), Some("b"));
-        assert_eq!(index.live_key("b"), Some(Some("u3")));
-        assert_eq!(index.live_key("a"), None);
-    }
-
-    #[test]
-    fn remembers_fields_and_the_largest_timestamp() {
-        let index = index(FILE);
-        assert_eq!(index.fields(), ["Id", "SystemModstamp", "Name"]);
-        assert_eq!(index.max_timestamp(), Some(1_709_298_000_000_000));
+impl Entry {
+    /// The record as a read returns it (tombstones included), from its line's `text`.
+    fn record(&self, id: &str, text: &str, entity: &EntitySettings) -> Record {
+        let watermark = self.mark.0.clone();
+        let (Body::Line(line, _) | Body::Broken(line, _)) = self.body;
+        match record_fields(text, entity) {
+            Ok(fields) => Record {
+                id: id.to_owned(),
+                watermark,
+                fields,
+                deleted: self.deleted,
+            },
+            Err(message) => broken_record(line, &message, watermark),
+        }
     }
 }
+
+#[cfg(test)]
+mod tests;

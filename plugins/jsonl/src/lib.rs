@@ -54,8 +54,11 @@
 //! compare as that type; across types null sorts first and timestamps last. A cursor or bound
 //! given as RFC 3339 text is taken as a timestamp. Each instance keeps an index of its files
 //! and on each call reads only what was appended since the last one (see Files changed by
-//! hand). The index holds the latest line of every record, so an instance needs about as
-//! much memory as the live part of its files.
+//! hand). The index holds where the latest line of every record is in the file, not its
+//! text, and reads lines back from the file when a page or an update needs them; so an
+//! instance's memory grows with the number of records (their ids, watermarks and upsert
+//! keys), not with the size of their lines. Files are taken in a MiB at a time, so a file
+//! may be far larger than the instance's memory.
 //!
 //! # Writing
 //!
@@ -109,7 +112,9 @@
 //!   replayed create finds nothing to update and creates it again under the same id.
 //! - An edit in the middle of a file that also grew since the connector last looked is taken
 //!   for an append (only reading the whole file again could tell), and so is an edit within
-//!   the same tick of the file system's clock as the last look.
+//!   the same tick of the file system's clock as the last look, until a read or an update
+//!   comes to a line the edit changed or moved: every line read back from the file is
+//!   checked against the one indexed, and one that differs has the file taken in again.
 //!
 //! `describe` lists the configured entities with the fields seen in their files so far: all
 //! as text, except the watermark as a timestamp (read-only: the connector sets it).
@@ -119,14 +124,17 @@ mod file;
 mod index;
 mod line;
 mod settings;
+mod span;
 mod value;
 mod write;
 
 pub use settings::{EntitySettings, Kind, Settings};
 
 use index::Index;
+use span::{Reread, Source};
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
+use std::io::Cursor;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 use value::Mark;
@@ -166,42 +174,70 @@ impl Jsonl {
         Path::new(&self.settings.dir).join(entity.file_name(name))
     }
 
-    /// Runs `f` on the index of entity `name`, brought up to date with its file.
+    /// Runs `f` on the index of entity `name`, brought up to date with its file, and the
+    /// file to read the index's lines back from. A line read back that is not the line
+    /// indexed means the file changed since it was checked (edited in place within one
+    /// tick of its clock, or between the check and the read): it is taken in again from
+    /// the start, as any file changed by hand, and `f` runs once more.
     fn with_index<T>(
         &self,
         name: &str,
-        f: impl FnOnce(&mut Index, &EntitySettings, &Path) -> T,
+        mut f: impl FnMut(&mut Index, &EntitySettings, &Path, &mut dyn Source) -> Result<T, Reread>,
     ) -> Result<T, Error> {
         let entity = self.entity(name)?;
         let path = self.path(name, entity);
         let mut indexes = self.indexes.borrow_mut();
         let index = indexes.entry(name.to_owned()).or_default();
-        file::refresh(index, &path, entity)?;
-        Ok(f(index, entity, &path))
+        for _ in 0..2 {
+            let mut file = file::refresh(index, &path, entity)?;
+            // A missing file has no lines, so nothing is read from it.
+            let mut missing = Cursor::<&[u8]>::new(&[]);
+            let source: &mut dyn Source = match &mut file {
+                Some(file) => file,
+                None => &mut missing,
+            };
+            match f(index, entity, &path, source) {
+                Ok(done) => return Ok(done),
+                Err(Reread::Failed(e)) => return Err(file::io_error("cannot read", &path, e)),
+                Err(Reread::Changed) => {
+                    wasync_sdk::log::warn(&format!(
+                        "{} changed under its index: read again from the start",
+                        path.display()
+                    ));
+                    *index = Index::default();
+                }
+            }
+        }
+        Err(Error::Unavailable(format!(
+            "{} keeps changing while it is read: try again",
+            path.display()
+        )))
     }
 
     fn describe_entity(&self, name: &str) -> Result<EntityDescription, Error> {
-        self.with_index(name, |index, entity, _| EntityDescription {
-            name: name.to_owned(),
-            kind: entity.kind.into(),
-            id_field: entity.id_field.clone(),
-            watermark_field: entity.watermark_field.clone(),
-            fields: index
-                .fields()
-                .iter()
-                .map(|field| {
-                    let is_watermark = *field == entity.watermark_field;
-                    FieldDescription {
-                        name: field.clone(),
-                        kind: if is_watermark {
-                            ValueKind::Timestamp
-                        } else {
-                            ValueKind::Text
-                        },
-                        read_only: is_watermark,
-                    }
-                })
-                .collect(),
+        self.with_index(name, |index, entity, _, _| {
+            Ok(EntityDescription {
+                name: name.to_owned(),
+                kind: entity.kind.into(),
+                id_field: entity.id_field.clone(),
+                watermark_field: entity.watermark_field.clone(),
+                fields: index
+                    .fields()
+                    .iter()
+                    .map(|field| {
+                        let is_watermark = *field == entity.watermark_field;
+                        FieldDescription {
+                            name: field.clone(),
+                            kind: if is_watermark {
+                                ValueKind::Timestamp
+                            } else {
+                                ValueKind::Text
+                            },
+                            read_only: is_watermark,
+                        }
+                    })
+                    .collect(),
+            })
         })
     }
 
@@ -211,12 +247,13 @@ impl Jsonl {
         name: &str,
         changes: Vec<Change>,
     ) -> Result<Vec<Result<String, Error>>, Error> {
-        self.with_index(name, |index, entity, path| {
-            let mut batch = Batch::new(index, name, entity, now(), &self.counter);
-            let mut results: Vec<_> = changes.into_iter().map(|c| batch.apply(c)).collect();
-            let bytes = batch.into_bytes();
+        self.with_index(name, |index, entity, path, file| {
+            let mut batch = Batch::new(index, name, entity, now(), &self.counter, file);
+            // Cloned: if the file changed under the index, the batch is built again.
+            let mut results: Vec<_> = changes.iter().map(|c| batch.apply(c.clone())).collect();
+            let bytes = batch.into_bytes()?;
             if bytes.is_empty() {
-                return results;
+                return Ok(results);
             }
             if let Err(e) = file::append(path, &bytes) {
                 results = results.into_iter().map(|r| r.and(Err(e.clone()))).collect();
@@ -224,7 +261,7 @@ impl Jsonl {
             if let Err(e) = file::refresh(index, path, entity) {
                 wasync_sdk::log::warn(&format!("written, but not read back: {e}"));
             }
-            results
+            Ok(results)
         })
     }
 }
@@ -253,9 +290,9 @@ impl Connector for Jsonl {
         let after = request.after.map(|c| (Mark::from_bound(c.watermark), c.id));
         let until = request.until.map(Mark::from_bound);
         let limit = usize::try_from(request.limit).unwrap_or(usize::MAX);
-        self.with_index(&request.entity, |index, entity, _| {
-            let (records, more) = index.page(after, until.as_ref(), limit, entity);
-            Page { records, more }
+        self.with_index(&request.entity, |index, entity, _, file| {
+            let (records, more) = index.page(after.clone(), until.as_ref(), limit, entity, file)?;
+            Ok(Page { records, more })
         })
     }
 

@@ -5,6 +5,7 @@
 use crate::index::Index;
 use crate::line::{DELETED_MARKER, Line, Object, Part, id_text, parse_line};
 use crate::settings::{EntitySettings, Kind};
+use crate::span::{Reread, Source};
 use crate::value::{json_of, key_text};
 use serde_json::Value as Json;
 use std::cell::Cell;
@@ -29,6 +30,10 @@ pub struct Batch<'a> {
     /// Per-instance counter for new ids.
     counter: &'a Cell<u64>,
     out: Vec<u8>,
+    /// The file the index's lines are read back from, for updates to build on.
+    file: &'a mut dyn Source,
+    /// Why a line could not be read back, which fails the whole batch.
+    trouble: Option<Reread>,
 }
 
 struct Pending {
@@ -37,14 +42,15 @@ struct Pending {
 }
 
 impl<'a> Batch<'a> {
-    /// A batch over `index` whose lines are stamped from `now` on (microseconds since the
-    /// epoch), or just past the file's largest timestamp if the clock is behind it.
+    /// A batch over `index` of `file` whose lines are stamped from `now` on (microseconds
+    /// since the epoch), or just past the file's largest timestamp if the clock is behind it.
     pub fn new(
         index: &'a Index,
         entity_name: &'a str,
         entity: &'a EntitySettings,
         now: Timestamp,
         counter: &'a Cell<u64>,
+        file: &'a mut dyn Source,
     ) -> Self {
         let next_time = index
             .max_timestamp()
@@ -58,6 +64,8 @@ impl<'a> Batch<'a> {
             next_time,
             counter,
             out: Vec::new(),
+            file,
+            trouble: None,
         }
     }
 
@@ -69,9 +77,13 @@ impl<'a> Batch<'a> {
         }
     }
 
-    /// The lines to append, each ending in a newline.
-    pub fn into_bytes(self) -> Vec<u8> {
-        self.out
+    /// The lines to append, each ending in a newline; none if a line of the file could not
+    /// be read back, as the changes were then built on an index the file no longer matches.
+    pub fn into_bytes(self) -> Result<Vec<u8>, Reread> {
+        match self.trouble {
+            Some(trouble) => Err(trouble),
+            None => Ok(self.out),
+        }
     }
 
     fn upsert(&mut self, id: Option<String>, fields: Vec<Field>) -> Result<String, Error> {
@@ -80,10 +92,10 @@ impl<'a> Batch<'a> {
         let (id, base) = match id {
             Some(id) => {
                 check_id(&id)?;
-                let base = self.live_line(&id);
+                let base = self.live_line(&id)?;
                 (id, base)
             }
-            None => self.create_target(&overlay),
+            None => self.create_target(&overlay)?,
         };
         let mut object = base.as_deref().and_then(parse_line).unwrap_or_default();
         // A write replayed after a crash (it reached the file, the host did not record it)
@@ -123,7 +135,7 @@ impl<'a> Batch<'a> {
 
     /// Where a create goes: the live record with the same upsert key (so a replayed create
     /// updates instead of duplicating), else a new record.
-    fn create_target(&self, overlay: &Object) -> (String, Option<String>) {
+    fn create_target(&mut self, overlay: &Object) -> Result<(String, Option<String>), Error> {
         let key = self
             .entity
             .upsert_key
@@ -131,13 +143,13 @@ impl<'a> Batch<'a> {
             .and_then(|k| overlay.get(k))
             .and_then(key_text);
         if let Some(id) = key.as_deref().and_then(|key| self.live_id_for_key(key)) {
-            let base = self.live_line(&id);
-            return (id, base);
+            let base = self.live_line(&id)?;
+            return Ok((id, base));
         }
         let derived = key
             .map(|key| format!("{}-{key}", self.entity_name))
             .filter(|id| !self.is_known(id));
-        (derived.unwrap_or_else(|| self.new_id()), None)
+        Ok((derived.unwrap_or_else(|| self.new_id()), None))
     }
 
     /// Whether `line` already has every value of `overlay`, so that writing it would change
@@ -200,13 +212,16 @@ impl<'a> Batch<'a> {
     }
 
     /// The line of the latest live version of a record, this batch's writes first.
-    fn live_line(&self, id: &str) -> Option<String> {
+    fn live_line(&mut self, id: &str) -> Result<Option<String>, Error> {
         match self.pending.get(id) {
-            Some(pending) => pending
+            Some(pending) => Ok(pending
                 .line
                 .clone()
-                .and_then(|line| std::str::from_utf8(&self.out[line]).ok().map(str::to_owned)),
-            None => self.index.live_line(id).map(str::to_owned),
+                .and_then(|line| std::str::from_utf8(&self.out[line]).ok().map(str::to_owned))),
+            None => self.index.live_line(id, self.file).map_err(|trouble| {
+                self.trouble.get_or_insert(trouble);
+                Error::Unavailable(format!("the line of record {id} could not be read back"))
+            }),
         }
     }
 

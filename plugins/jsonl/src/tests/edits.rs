@@ -140,3 +140,64 @@ fn a_destination_truncated_between_writes_gets_its_records_created_again() -> Re
     );
     Ok(())
 }
+
+/// Writes `text` over the file and puts its modification time back, so that the checks
+/// made on each call (its length, its last bytes, its modification time) see no change.
+fn edit_unseen(path: &Path, text: &str) {
+    let modified = fs::metadata(path).and_then(|m| m.modified());
+    assert!(fs::write(path, text).is_ok());
+    let file = fs::OpenOptions::new().write(true).open(path);
+    assert!(modified.and_then(|m| file?.set_modified(m)).is_ok());
+}
+
+/// An edit the checks cannot see is found when its line is read back from where the
+/// index has it: the file is then taken in again, and no record is read from bytes that
+/// are no longer its line.
+#[test]
+fn a_line_edited_unseen_is_read_as_it_is_now_not_from_a_stale_offset() -> Result<(), Error> {
+    let dir = TempDir::new("unseen");
+    let path = dir.file("accounts.jsonl");
+    let connector = dir.connector(ACCOUNT)?;
+    // The last line is longer than the bytes kept to recognise the file.
+    let last = line("c", 3, &"C".repeat(80));
+    append(
+        &path,
+        &(line("a", 1, "Alpha") + &line("b", 2, "Bravo") + &last),
+    );
+    assert_eq!(read_all(&connector, 10)?.len(), 3);
+    // Record a renamed, and b's line now another record's, each the same length.
+    edit_unseen(
+        &path,
+        &(line("a", 1, "Omega") + &line("z", 2, "Bravo") + &last),
+    );
+    let all = read_all(&connector, 10)?;
+    assert_eq!(
+        names(&all),
+        [
+            ("a".into(), name("Omega")),
+            ("z".into(), name("Bravo")),
+            ("c".into(), name(&"C".repeat(80)))
+        ]
+    );
+    // An update builds on the line as it is now, too.
+    edit_unseen(
+        &path,
+        &(line("a", 1, "Sigma") + &line("z", 2, "Bravo") + &last),
+    );
+    let written = connector.write(
+        "Account",
+        vec![Change::Upsert {
+            id: Some("a".into()),
+            fields: vec![field("Phone", "5")],
+        }],
+    );
+    assert_eq!(written, [Ok("a".to_owned())]);
+    let all = read_all(&dir.connector(ACCOUNT)?, 10)?;
+    let a = all.iter().find(|r| r.id == "a");
+    assert!(
+        a.is_some_and(|a| a.get("Name") == name("Sigma").as_ref()
+            && a.get("Phone") == Some(&Value::Text("5".into()))),
+        "{all:?}"
+    );
+    Ok(())
+}

@@ -1,0 +1,202 @@
+//! Where a line is in its file, and reading lines back from there.
+//!
+//! The index keeps a [`Span`] per record instead of its text, so an instance's memory
+//! grows with the number of records, not with their size. A line is read again when a page
+//! or an update needs it, and checked against a hash of what was indexed: the file may
+//! have changed since the index last looked, and a line read from a stale offset must not
+//! be taken for the record.
+
+use std::hash::{DefaultHasher, Hasher};
+use std::io::{ErrorKind, Read, Seek, SeekFrom};
+
+/// What lines are read back from: the entity's file (an in-memory one in tests).
+pub trait Source: Read + Seek {}
+
+impl<T: Read + Seek> Source for T {}
+
+/// Where a line's text is in the file (after a byte order mark, before `\r\n`), with a
+/// hash of it, to tell that the line is still there when it is read back.
+#[derive(Debug, Clone, Copy)]
+pub struct Span {
+    at: u64,
+    len: usize,
+    hash: u64,
+}
+
+/// Why a line could not be read back.
+#[derive(Debug)]
+pub enum Reread {
+    /// The bytes at the span are not the line indexed: the file changed under the index.
+    Changed,
+    /// The file could not be read.
+    Failed(std::io::Error),
+}
+
+impl From<std::io::Error> for Reread {
+    fn from(e: std::io::Error) -> Self {
+        match e.kind() {
+            // Shorter than the index says: cut since it looked.
+            ErrorKind::UnexpectedEof => Reread::Changed,
+            _ => Reread::Failed(e),
+        }
+    }
+}
+
+/// Bytes between two lines of a page that are read rather than sought past.
+const GAP: u64 = 64 << 10;
+/// The most bytes one read takes for a run of lines (a longer line is read alone).
+const RUN: u64 = 1 << 20;
+
+impl Span {
+    /// The span of `text`, found at byte `at` of the file.
+    pub fn new(at: u64, text: &[u8]) -> Span {
+        Span {
+            at,
+            len: text.len(),
+            hash: hash(text),
+        }
+    }
+
+    fn end(&self) -> u64 {
+        self.at + self.len as u64
+    }
+
+    /// The line's text, read from `file`.
+    pub fn read(&self, file: &mut dyn Source) -> Result<String, Reread> {
+        let mut bytes = vec![0; self.len];
+        file.seek(SeekFrom::Start(self.at))?;
+        file.read_exact(&mut bytes)?;
+        self.check(&bytes)?;
+        String::from_utf8(bytes).map_err(|_| Reread::Changed)
+    }
+
+    /// `bytes` as the line's text, if they are the line indexed.
+    fn check<'b>(&self, bytes: &'b [u8]) -> Result<&'b str, Reread> {
+        if bytes.len() != self.len || hash(bytes) != self.hash {
+            return Err(Reread::Changed);
+        }
+        std::str::from_utf8(bytes).map_err(|_| Reread::Changed)
+    }
+}
+
+fn hash(bytes: &[u8]) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    hasher.write(bytes);
+    hasher.finish()
+}
+
+/// Reads the text of every span in `wanted` and hands it to `each` with the span's tag.
+/// Spans are read in file order, neighbours together, so a page of lines appended one
+/// after another costs a few large reads, not one per line.
+pub fn read_each(
+    file: &mut dyn Source,
+    wanted: &mut [(usize, Span)],
+    mut each: impl FnMut(usize, &str),
+) -> Result<(), Reread> {
+    wanted.sort_unstable_by_key(|(_, span)| span.at);
+    let mut buf = Vec::new();
+    let mut rest = &wanted[..];
+    while let Some((_, first)) = rest.first() {
+        let start = first.at;
+        let mut end = first.end();
+        let run = 1 + rest[1..]
+            .iter()
+            .take_while(|(_, span)| {
+                let joins = span.at <= end + GAP && span.end() - start <= RUN;
+                if joins {
+                    end = end.max(span.end());
+                }
+                joins
+            })
+            .count();
+        let len = usize::try_from(end - start).map_err(|_| Reread::Changed)?;
+        buf.resize(len, 0);
+        file.seek(SeekFrom::Start(start))?;
+        file.read_exact(&mut buf)?;
+        for (tag, span) in &rest[..run] {
+            // Within `buf`: the run ends at or after every span in it.
+            let from = (span.at - start) as usize;
+            each(*tag, span.check(&buf[from..from + span.len])?);
+        }
+        rest = &rest[run..];
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Cursor;
+
+    /// A file that counts the reads made of it.
+    struct Counted<'a>(Cursor<&'a [u8]>, usize);
+
+    impl Read for Counted<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            self.1 += 1;
+            self.0.read(buf)
+        }
+    }
+
+    impl Seek for Counted<'_> {
+        fn seek(&mut self, pos: SeekFrom) -> std::io::Result<u64> {
+            self.0.seek(pos)
+        }
+    }
+
+    /// The spans of the lines of `text`.
+    fn spans(text: &str) -> Vec<Span> {
+        let mut at = 0;
+        text.split_inclusive('\n')
+            .map(|line| {
+                let span = Span::new(at, line.trim_end().as_bytes());
+                at += line.len() as u64;
+                span
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_page_of_neighbouring_lines_is_one_read_in_any_order() -> Result<(), Reread> {
+        let text: String = (0..5_000).map(|i| format!("line {i}\n")).collect();
+        let mut wanted: Vec<_> = spans(&text).into_iter().enumerate().rev().collect();
+        let mut file = Counted(Cursor::new(text.as_bytes()), 0);
+        let mut got = vec![String::new(); wanted.len()];
+        read_each(&mut file, &mut wanted, |i, line| got[i] = line.to_owned())?;
+        assert!(
+            got.iter()
+                .enumerate()
+                .all(|(i, l)| *l == format!("line {i}"))
+        );
+        assert_eq!(file.1, 1);
+        Ok(())
+    }
+
+    #[test]
+    fn far_apart_lines_are_read_apart() -> Result<(), Reread> {
+        let text = format!("a\n{}\nb\n", "x".repeat(GAP as usize + 1));
+        let all = spans(&text);
+        let mut wanted = vec![(0, all[0]), (1, all[2])];
+        let mut file = Counted(Cursor::new(text.as_bytes()), 0);
+        let mut got = Vec::new();
+        read_each(&mut file, &mut wanted, |i, line| {
+            got.push((i, line.to_owned()))
+        })?;
+        assert_eq!(got, [(0, "a".to_owned()), (1, "b".to_owned())]);
+        assert_eq!(file.1, 2);
+        Ok(())
+    }
+
+    #[test]
+    fn other_bytes_at_a_span_are_a_changed_file() {
+        let all = spans("alpha\nbravo\n");
+        let mut edited = Cursor::new(&b"alpha\nbrave\n"[..]);
+        assert!(matches!(all[1].read(&mut edited), Err(Reread::Changed)));
+        assert!(matches!(all[0].read(&mut edited), Ok(line) if line == "alpha"));
+        let mut cut = Cursor::new(&b"alpha\nbr"[..]);
+        assert!(matches!(all[1].read(&mut cut), Err(Reread::Changed)));
+        let mut wanted = vec![(0, all[0]), (1, all[1])];
+        let read = read_each(&mut edited, &mut wanted, |_, _| {});
+        assert!(matches!(read, Err(Reread::Changed)));
+    }
+}
