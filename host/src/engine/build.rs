@@ -4,6 +4,7 @@
 use super::authority::Authority;
 use super::lookup::StoreLookup;
 use super::order::Ahead;
+use super::prefetch::ReadAhead;
 use crate::capabilities::http::Client;
 use crate::config::{Config, DestinationConfig, FieldMapping, OnDelete, PipelineConfig, PluginUse};
 use crate::plugin::{
@@ -79,6 +80,8 @@ pub struct Source {
     pub fields: Vec<FieldPipe>,
     /// What its last read brought past the cycle's horizon.
     pub ahead: Ahead,
+    /// Its next page, being read while a cycle works on this one.
+    pub read_ahead: ReadAhead,
 }
 
 impl Source {
@@ -426,6 +429,7 @@ fn pipeline(
             functions,
             fields: loader.field_pipes(&s.fields, &at)?,
             ahead: Ahead::default(),
+            read_ahead: ReadAhead::default(),
         });
     }
     let merge = match &p.merge {

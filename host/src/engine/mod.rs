@@ -22,6 +22,7 @@ pub mod fields;
 mod lookup;
 pub mod merge;
 pub mod order;
+mod prefetch;
 pub mod read;
 pub mod report;
 pub mod save;

@@ -116,13 +116,13 @@ impl Ahead {
 
 /// Cuts `page` of `source` at horizon `h`, if any: what lies past it waits for a later
 /// cycle, the cursor before it; it is kept (see [`Ahead`]), and so is a page that ended the
-/// source. `stored` is the source's cursor now.
+/// source. `stored` is the source's cursor now. Whether records past the horizon were kept.
 pub fn cut(
     source: &Source,
     page: &mut Page,
     h: Option<&(Value, String)>,
     stored: Option<(String, String)>,
-) {
+) -> bool {
     // The page that set the horizon is taken whole; another stops before the horizon.
     let at = h
         .filter(|(_, label)| *label != source.label)
@@ -140,5 +140,7 @@ pub fn cut(
         Some(last) => Some((encode_value(&last.watermark).to_string(), last.id.clone())),
         None => stored,
     };
+    let kept = !rest.records.is_empty();
     source.ahead.keep(after, rest, page.more);
+    kept
 }

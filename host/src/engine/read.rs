@@ -8,8 +8,8 @@
 use super::order;
 use super::stage::Stage;
 use super::work::{Batch, Cycle, Incoming};
-use super::{Pipeline, Report, field, record_from_json, record_json};
-use crate::store::{Quarantined, Store, decode_value};
+use super::{Pipeline, Report, Source, field, record_from_json, record_json};
+use crate::store::{Quarantined, Store, decode_value, encode_value};
 use crate::value::describe;
 use crate::wit::Value;
 use crate::wit::external::{Cursor, ReadRequest};
@@ -115,19 +115,15 @@ fn from_sources(
             pages.push((index, page));
             continue;
         }
+        if let Some(page) = source.read_ahead.take(stored.as_ref()) {
+            pages.push((index, page));
+            continue;
+        }
         let after = stored.and_then(|(watermark, id)| {
             let watermark = decode_value(&serde_json::from_str(&watermark).ok()?);
             Some(Cursor { watermark, id })
         });
-        let until = (!source.delay.is_zero())
-            .then(|| Value::Timestamp(now - source.delay.as_micros() as i64));
-        let request = ReadRequest {
-            entity: source.entity.clone(),
-            after,
-            until,
-            limit: source.batch,
-        };
-        match source.system.lock().read(&request) {
+        match source.system.lock().read(&request(source, after, now)) {
             Ok(Ok(page)) => pages.push((index, page)),
             Ok(Err(error)) => report.errors.push(format!(
                 "{}: read failed: {}",
@@ -142,7 +138,7 @@ fn from_sources(
     for (index, mut page) in pages {
         let source = &p.sources[index];
         let stored = store.read().source_cursor(source.endpoint(&p.name))?;
-        order::cut(source, &mut page, horizon.as_ref(), stored);
+        let kept = order::cut(source, &mut page, horizon.as_ref(), stored);
         report.more |= page.more;
         if !page.more {
             batch.caught_up.push(index);
@@ -151,6 +147,21 @@ fn from_sources(
             batch
                 .cursors
                 .insert(index, (last.watermark.clone(), last.id.clone()));
+            // More to read, and none of it in hand: read the next page meanwhile.
+            if page.more && !kept {
+                let after = Cursor {
+                    watermark: last.watermark.clone(),
+                    id: last.id.clone(),
+                };
+                let stored = (encode_value(&last.watermark).to_string(), last.id.clone());
+                let (request, system) = (request(source, Some(after), now), source.system.clone());
+                source
+                    .read_ahead
+                    .start(stored, move || match system.lock().read(&request) {
+                        Ok(Ok(page)) => Some(page),
+                        _ => None,
+                    });
+            }
         }
         report.read += page.records.len() as u64;
         *report.read_from.entry(source.label.clone()).or_default() += page.records.len() as u64;
@@ -169,6 +180,19 @@ fn from_sources(
         )
     });
     Ok(())
+}
+
+/// The read of `source`'s page after cursor `after`: at most a batch, and no later than its
+/// delay allows.
+fn request(source: &Source, after: Option<Cursor>, now: i64) -> ReadRequest {
+    let until =
+        (!source.delay.is_zero()).then(|| Value::Timestamp(now - source.delay.as_micros() as i64));
+    ReadRequest {
+        entity: source.entity.clone(),
+        after,
+        until,
+        limit: source.batch,
+    }
 }
 
 /// Takes a record in, or sets it aside when it cannot be processed at all.
