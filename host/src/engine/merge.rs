@@ -174,21 +174,14 @@ fn resolve(
         return Ok(());
     };
     let stamp = Stamp {
-        source: format!("merge/{}", p.entity),
+        source: format!("merge/{}", p.entity).into(),
         at: now,
     };
     let w = batch.work.get_mut(&winner).expect("loaded above");
     for f in resolution.fields {
         if w.after.fields.get(&f.name) != Some(&f.value) {
-            w.set(
-                &f.name,
-                f.value,
-                stamp.clone(),
-                Some(merge.policy.label.clone()),
-            );
-            if let Some(op) = w.ops.last_mut() {
-                op.op = "merge";
-            }
+            let by = Some(merge.policy.label.as_str().into());
+            w.set_as("merge", &f.name, f.value, stamp.clone(), by);
         }
     }
     for loser in group.iter().filter(|id| **id != winner) {
@@ -201,7 +194,7 @@ fn resolve(
             old: None,
             new: Some(Value::Text(winner.clone())),
             source: stamp.source.clone(),
-            plugin: Some(merge.policy.label.clone()),
+            plugin: Some(merge.policy.label.as_str().into()),
         });
         batch.merges.push((loser.clone(), winner.clone()));
         report.merged += 1;

@@ -4,10 +4,11 @@
 
 use super::stage::Stage;
 use super::{Pipeline, Report, abort_point, record_of};
-use crate::store::{Quarantined, Stamp, Store, Unified};
+use crate::store::{Quarantined, Stamp, Store, Unified, value_is_the_records};
 use crate::wit::external::Change;
 use crate::wit::{Record, Value};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Instant;
 
 /// How a cycle runs.
@@ -94,7 +95,7 @@ pub struct Incoming {
 }
 
 /// A mapped field: target name, value, and the plugin that made the value (if any).
-pub type Mapped = Vec<(String, Value, Option<String>)>;
+pub type Mapped = Vec<(String, Value, Option<Arc<str>>)>;
 
 /// One change to the transaction log, before it has a position.
 #[derive(Debug, Clone, PartialEq)]
@@ -108,9 +109,9 @@ pub struct Op {
     /// The new value (for a merged-away record, the winner's id as text).
     pub new: Option<Value>,
     /// The source that caused it.
-    pub source: String,
+    pub source: Arc<str>,
     /// The plugin that produced the value.
-    pub plugin: Option<String>,
+    pub plugin: Option<Arc<str>>,
 }
 
 /// An external record mapped to a unified record.
@@ -204,23 +205,40 @@ impl Work {
         }
     }
 
-    /// Sets a field, logging the change; `plugin` made the value.
-    pub fn set(&mut self, field: &str, value: Value, stamp: Stamp, plugin: Option<String>) {
-        let old = self.after.fields.insert(field.to_owned(), value.clone());
+    /// Sets a field, logging the change (a create or an update); `plugin` made the value.
+    pub fn set(&mut self, field: &str, value: Value, stamp: Stamp, plugin: Option<Arc<str>>) {
         let op = if self.before.as_ref().is_none_or(|b| b.deleted) {
             "create"
         } else {
             "update"
         };
+        self.set_as(op, field, value, stamp, plugin);
+    }
+
+    /// Sets a field, logging the change as `op`.
+    pub fn set_as(
+        &mut self,
+        op: &'static str,
+        field: &str,
+        value: Value,
+        stamp: Stamp,
+        plugin: Option<Arc<str>>,
+    ) {
+        // The log takes a create's value from the record: no copy of it is kept for it.
+        let had_old = self.after.fields.contains_key(field);
+        let new = (!value_is_the_records(op, had_old)).then(|| value.clone());
+        let old = self.after.fields.insert(field.to_owned(), value);
+        if *self.after.source != *stamp.source {
+            self.after.source = stamp.source.to_string();
+        }
         self.ops.push(Op {
             op,
             field: Some(field.to_owned()),
             old,
-            new: Some(value),
+            new,
             source: stamp.source.clone(),
             plugin,
         });
-        self.after.source = stamp.source.clone();
         self.after.meta.insert(field.to_owned(), stamp);
     }
 }

@@ -45,11 +45,14 @@ pub fn decode_value(json: &Json) -> Value {
 /// Fields as one stored JSON object, written straight from the values (building a
 /// `serde_json::Value` tree first was most of the cost).
 pub fn encode_fields(fields: &BTreeMap<String, Value>) -> String {
-    let stored: BTreeMap<&str, Stored<'_>> = fields
-        .iter()
-        .map(|(k, v)| (k.as_str(), Stored(v)))
-        .collect();
-    serde_json::to_string(&stored).unwrap_or_else(|_| "{}".into())
+    let mut out = Vec::with_capacity(64 * fields.len());
+    let mut ser = serde_json::Serializer::new(&mut out);
+    let written = ser.collect_map(fields.iter().map(|(k, v)| (k, Stored(v))));
+    match written {
+        // serde_json writes only UTF-8.
+        Ok(()) => String::from_utf8(out).unwrap_or_else(|_| "{}".into()),
+        Err(_) => "{}".into(),
+    }
 }
 
 /// Fields from their stored JSON object; anything else reads as no fields. Values are read

@@ -14,6 +14,16 @@ use std::collections::BTreeMap;
 
 /// The stored form of `meta`, for a record holding `fields`.
 pub fn encode(meta: &BTreeMap<String, Stamp>, fields: &BTreeMap<String, Value>) -> String {
+    // Both maps are sorted: the same keys are the same sequence.
+    let implicit = meta.len() == fields.len() && meta.keys().eq(fields.keys());
+    let mut stamps = meta.values();
+    if let Some(first) = stamps.next()
+        && implicit
+        && stamps.all(|s| s.at == first.at && s.source == first.source)
+    {
+        // The common case, written straight away: one stamp for every field.
+        return serde_json::to_string(&[Group(first, &[])]).unwrap_or_else(|_| "[]".into());
+    }
     let mut groups: Vec<(&Stamp, Vec<&str>)> = Vec::new();
     for (field, stamp) in meta {
         // Times first: comparing the sources of every field was a tenth of a save.
@@ -26,7 +36,6 @@ pub fn encode(meta: &BTreeMap<String, Stamp>, fields: &BTreeMap<String, Value>) 
         }
     }
     // The largest group names no fields when the stamps cover exactly the record's fields.
-    let implicit = meta.len() == fields.len() && meta.keys().all(|k| fields.contains_key(k));
     if let Some(largest) = (0..groups.len()).max_by_key(|&i| (groups[i].1.len(), usize::MAX - i)) {
         groups.swap(0, largest);
     }
@@ -65,7 +74,7 @@ pub fn decode(text: &str, fields: &BTreeMap<String, Value>) -> BTreeMap<String, 
             continue;
         };
         let stamp = Stamp {
-            source: source.to_owned(),
+            source: source.into(),
             at,
         };
         if group.len() == 2 {

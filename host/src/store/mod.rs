@@ -22,7 +22,7 @@ pub use intake::{Intake, Received};
 pub use lookup::lookup_matches;
 pub use quarantine::Quarantined;
 pub use snapshot::Snapshot;
-pub use txlog::{FieldChange, LogEntry, NewEntry};
+pub use txlog::{FieldChange, LogEntry, NewEntry, value_is_the_records};
 pub use watermarks::Endpoint;
 
 use rusqlite::config::DbConfig;
@@ -47,8 +47,8 @@ pub struct Store {
 /// Who last changed a field, and when (the source record's watermark, or the cycle's time).
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Stamp {
-    /// `connector/entity` of the source.
-    pub source: String,
+    /// `connector/entity` of the source: shared, as a record's fields mostly share it.
+    pub source: std::sync::Arc<str>,
     /// Microseconds since the Unix epoch.
     pub at: i64,
 }

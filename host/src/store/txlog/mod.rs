@@ -81,10 +81,16 @@ pub struct FieldChange<'a> {
     pub plugin: Option<&'a str>,
 }
 
+/// Whether a field change logged as `op` leaves its new value out of the log, the value
+/// being the record's own: a create of a field the record did not have.
+pub fn value_is_the_records(op: &str, had_old: bool) -> bool {
+    op == "create" && !had_old
+}
+
 impl FieldChange<'_> {
-    /// Whether the value is left out of the log, being the record's own (a create's).
+    /// Whether the value is left out of the log (see [`value_is_the_records`]).
     fn value_is_the_records(&self, op: &str) -> bool {
-        op == "create" && self.old.is_none() && self.field.is_some()
+        value_is_the_records(op, self.old.is_some()) && self.field.is_some()
     }
 }
 
