@@ -3,6 +3,7 @@
 //! records and the cycles run. Schema changes are numbered migrations.
 
 mod calls;
+mod checkpoint;
 mod codec;
 mod cycles;
 mod error;
@@ -42,6 +43,8 @@ pub struct Store {
     /// The SQL of each lookup asked for, built once: building it (and finding out whether
     /// its index exists) cost as much as running it.
     lookups: std::cell::RefCell<Vec<lookup::Lookup>>,
+    /// Checkpoints on a thread of their own, for a store opened to write.
+    checkpoints: Option<checkpoint::Checkpoints>,
 }
 
 /// Who last changed a field, and when (the source record's watermark, or the cycle's time).
@@ -87,10 +90,12 @@ impl Store {
         if let Err(error) = schema::migrate(&mut conn) {
             return Err(StoreError::new(path, Some(&conn), error));
         }
+        let checkpoints = checkpoint::Checkpoints::start(path, &conn);
         Ok(Store {
             conn,
             path: path.to_owned(),
             lookups: Default::default(),
+            checkpoints,
         })
     }
 
@@ -105,6 +110,7 @@ impl Store {
             conn,
             path: path.to_owned(),
             lookups: Default::default(),
+            checkpoints: None,
         })
     }
 
@@ -127,6 +133,9 @@ impl Store {
             .transaction_with_behavior(behaviour)
             .map_err(|error| StoreError::new(&self.path, None, error))?;
         let result = f(&Tx(&tx)).and_then(|v| tx.commit().map(|()| v));
+        if let (Ok(_), Some(checkpoints)) = (&result, &self.checkpoints) {
+            checkpoints.nudge();
+        }
         result.map_err(|e| self.err(e))
     }
 
