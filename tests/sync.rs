@@ -813,10 +813,12 @@ fn changes_made_while_the_next_page_is_read_ahead_are_still_taken() {
     })
     .expect("runtime");
     let mut engine = wasync::engine::Engine::open(&config, &runtime).expect("engine");
+    let options = Options {
+        read_ahead: true,
+        ..Options::default()
+    };
     let cycle = |engine: &mut wasync::engine::Engine| {
-        engine
-            .run_cycle("accounts", &Options::default())
-            .expect("cycle")
+        engine.run_cycle("accounts", &options).expect("cycle")
     };
     assert!(cycle(&mut engine).more, "pages of two leave more to read");
     change(&paged);

@@ -39,9 +39,14 @@ fn sync_limited(accounts: &Accounts, bytes: u64) -> Finished {
 
 #[test]
 fn a_store_at_a_file_size_limit_fails_clearly_and_a_rerun_ends_as_an_undisturbed_run() {
-    let want = undisturbed().state();
-    // From a limit the first cycle meets to one a later cycle meets.
-    for limit in [40 << 10, 300 << 10, 900 << 10] {
+    let undisturbed = undisturbed();
+    let want = undisturbed.state();
+    // From a limit the first cycle meets to ones later cycles meet: below a third and two
+    // thirds of the store an undisturbed run leaves.
+    let full = std::fs::metadata(undisturbed.store())
+        .expect("the store")
+        .len();
+    for limit in [40 << 10, full / 3, full * 2 / 3] {
         let accounts = Accounts::new();
         let out = sync_limited(&accounts, limit);
         assert_no_panic(&out);

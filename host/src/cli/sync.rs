@@ -48,13 +48,13 @@ pub fn run(
     for name in selected(&engine, pipeline)? {
         let mut progress = Progress::new(&name, live);
         loop {
-            let report = engine
-                .run_cycle(&name, &Options::default())
-                .with_context(|| {
-                    format!(
-                        "a cycle of `{name}` stopped; running again takes it up where it stopped"
-                    )
-                })?;
+            let options = Options {
+                read_ahead: !once,
+                ..Options::default()
+            };
+            let report = engine.run_cycle(&name, &options).with_context(|| {
+                format!("a cycle of `{name}` stopped; running again takes it up where it stopped")
+            })?;
             progress.add(&report);
             let attention = needs_attention(&report);
             if per_cycle || attention {

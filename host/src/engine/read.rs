@@ -24,7 +24,7 @@ pub fn read(cx: &mut Cycle<'_>) -> anyhow::Result<()> {
     let (p, store, batch, report, now) = cx.parts();
     match options.received {
         true => received(p, store, batch, report, now),
-        false => from_sources(p, store, options.quarantine_only, batch, report, now),
+        false => from_sources(p, store, &options, batch, report, now),
     }
 }
 
@@ -78,7 +78,7 @@ fn received(
 fn from_sources(
     p: &Pipeline,
     store: &Store,
-    quarantine_only: bool,
+    options: &super::work::Options,
     batch: &mut Batch,
     report: &mut Report,
     now: i64,
@@ -103,7 +103,7 @@ fn from_sources(
             ),
         }
     }
-    if quarantine_only {
+    if options.quarantine_only {
         return Ok(());
     }
     let mut pages = Vec::new();
@@ -148,19 +148,8 @@ fn from_sources(
                 .cursors
                 .insert(index, (last.watermark.clone(), last.id.clone()));
             // More to read, and none of it in hand: read the next page meanwhile.
-            if page.more && !kept {
-                let after = Cursor {
-                    watermark: last.watermark.clone(),
-                    id: last.id.clone(),
-                };
-                let stored = (encode_value(&last.watermark).to_string(), last.id.clone());
-                let (request, system) = (request(source, Some(after), now), source.system.clone());
-                source
-                    .read_ahead
-                    .start(stored, move || match system.lock().read(&request) {
-                        Ok(Ok(page)) => Some(page),
-                        _ => None,
-                    });
+            if options.read_ahead && page.more && !kept {
+                read_ahead(source, last, now);
             }
         }
         report.read += page.records.len() as u64;
@@ -180,6 +169,27 @@ fn from_sources(
         )
     });
     Ok(())
+}
+
+/// Starts reading `source`'s page after `last`, the last record this cycle takes from it.
+fn read_ahead(source: &Source, last: &crate::wit::Record, now: i64) {
+    let after = Cursor {
+        watermark: last.watermark.clone(),
+        id: last.id.clone(),
+    };
+    let stored = (encode_value(&last.watermark).to_string(), last.id.clone());
+    let (request, system) = (request(source, Some(after), now), source.system.clone());
+    let label = source.label.clone();
+    source.read_ahead.start(stored, move || {
+        let failed = match system.lock().read(&request) {
+            Ok(Ok(page)) => return Some(page),
+            Ok(Err(error)) => describe(&error).to_string(),
+            Err(error) => error.to_string(),
+        };
+        // The next cycle reads again, and reports what that read meets.
+        tracing::warn!("{label}: reading ahead failed, to be read again: {failed}");
+        None
+    });
 }
 
 /// The read of `source`'s page after cursor `after`: at most a batch, and no later than its

@@ -18,6 +18,10 @@ pub struct Options {
     pub quarantine_only: bool,
     /// A micro-batch: process changes received by webhook instead of reading sources.
     pub received: bool,
+    /// Read each source's next page while this cycle works on this one, for a caller that
+    /// runs the next cycle at once when there is more (`wasync sync`, `wasync serve`): to
+    /// one that stops after this cycle, the page would be a read wasted.
+    pub read_ahead: bool,
 }
 
 /// What the stages of one cycle share, instead of a handful of arguments each.

@@ -137,7 +137,12 @@ impl Worker {
                     continue 'batches;
                 }
                 let began = now_micros();
-                match run_cycle(&self.pipeline, &mut self.store, &Options::default()) {
+                // Catching up, the next batch comes at once: read it meanwhile.
+                let options = Options {
+                    read_ahead: true,
+                    ..Options::default()
+                };
+                match run_cycle(&self.pipeline, &mut self.store, &options) {
                     Ok(report) => {
                         (self.show)(&report);
                         // More waiting upstream: the next batch comes at once, after the
