@@ -14,7 +14,8 @@
 //!
 //! Prints records/s, peak RSS and the store's size for each, and ratios to wasync.
 //! `WASYNC_LOAD_RECORDS` (default 100000) sets N; `WASYNC_LOAD_PEERS=0` runs wasync only;
-//! `WASYNC_LOAD_KEEP=1` keeps the files (to profile a run again).
+//! `WASYNC_LOAD_KEEP=1` keeps the files (to profile a run again); `WASYNC_LOAD_BASELINE=<path>`
+//! runs another `wasync` binary (an earlier build) on the same files too, as "baseline".
 //! Wall-clock figures on a shared machine: compare the ratios within one run.
 
 use std::fmt::Write as _;
@@ -168,8 +169,14 @@ const MAPPED: [&str; 17] = [
     "LastModifiedDate",
 ];
 
-fn wasync(dir: &Path, first: &Path, second: &Path) -> anyhow::Result<Figures> {
-    let run = dir.join("wasync");
+fn wasync(
+    tool: &'static str,
+    binary: &Path,
+    dir: &Path,
+    first: &Path,
+    second: &Path,
+) -> anyhow::Result<Figures> {
+    let run = dir.join(tool);
     std::fs::create_dir_all(run.join("data"))?;
     let mut fields = String::new();
     for f in MAPPED {
@@ -206,7 +213,7 @@ entity = "Account"
     );
     std::fs::write(run.join("wasync.toml"), config)?;
     let sync = || {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_wasync"));
+        let mut cmd = Command::new(binary);
         cmd.args(["sync", "--config"]).arg(run.join("wasync.toml"));
         cmd
     };
@@ -219,7 +226,7 @@ entity = "Account"
         .map(|f| size_of(&run.join(f)))
         .sum();
     Ok(Figures {
-        tool: "wasync",
+        tool,
         load,
         changes,
         store_bytes,
@@ -346,7 +353,12 @@ fn main() -> anyhow::Result<()> {
         source_bytes as f64 / 1e6,
         n.div_ceil(10)
     );
-    let mut all = vec![wasync(dir.path(), &first, &second)?];
+    let built = Path::new(env!("CARGO_BIN_EXE_wasync"));
+    let mut all = vec![wasync("wasync", built, dir.path(), &first, &second)?];
+    if let Some(baseline) = std::env::var_os("WASYNC_LOAD_BASELINE") {
+        let baseline = PathBuf::from(baseline);
+        all.push(wasync("baseline", &baseline, dir.path(), &first, &second)?);
+    }
     if std::env::var("WASYNC_LOAD_PEERS").as_deref() != Ok("0") {
         match python_env() {
             Ok(py) => {
