@@ -15,7 +15,8 @@
 //! Prints records/s, peak RSS and the store's size for each, and ratios to wasync.
 //! `WASYNC_LOAD_RECORDS` (default 100000) sets N; `WASYNC_LOAD_PEERS=0` runs wasync only;
 //! `WASYNC_LOAD_KEEP=1` keeps the files (to profile a run again); `WASYNC_LOAD_BASELINE=<path>`
-//! runs another `wasync` binary (an earlier build) on the same files too, as "baseline".
+//! runs another `wasync` binary (an earlier build) on the same files too, as "baseline";
+//! `WASYNC_LOAD_ARGS` adds arguments to each `wasync sync` (`--deadline-ms 60000`).
 //! Wall-clock figures on a shared machine: compare the ratios within one run.
 
 use std::fmt::Write as _;
@@ -215,6 +216,9 @@ entity = "Account"
     let sync = || {
         let mut cmd = Command::new(binary);
         cmd.args(["sync", "--config"]).arg(run.join("wasync.toml"));
+        if let Ok(args) = std::env::var("WASYNC_LOAD_ARGS") {
+            cmd.args(args.split_whitespace());
+        }
         cmd
     };
     std::fs::copy(first, run.join("data/Account.jsonl"))?;

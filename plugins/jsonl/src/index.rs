@@ -10,8 +10,9 @@ use crate::line::{DELETED_MARKER, Version, broken_record, record_fields, scan_li
 use crate::settings::EntitySettings;
 use crate::span::{Reread, Source, Span, read_each};
 use crate::value::Mark;
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::ops::Bound;
+use std::sync::Arc;
 use wasync_sdk::{Record, Timestamp, Value};
 
 /// The index of one entity's file.
@@ -21,12 +22,15 @@ pub struct Index {
     offset: u64,
     /// Lines taken in so far, for line numbers.
     lines: u64,
-    /// The latest version of each record, by id.
-    entries: HashMap<String, Entry>,
-    /// Every record's (watermark, id), in read order.
-    order: BTreeSet<(Mark, String)>,
+    /// The latest version of each record, by id. A B-tree, not a hash map: a hash map
+    /// doubles as it grows, and for that moment needs its old table and its new one, twice
+    /// the index (a million records went past the plugin's 256 MiB).
+    entries: BTreeMap<Arc<str>, Entry>,
+    /// Every record's (watermark, id), in read order. The id is the one `entries` holds,
+    /// shared: each record's id is kept once.
+    order: BTreeSet<(Mark, Arc<str>)>,
     /// Live records by their upsert key's value.
-    keys: HashMap<String, String>,
+    keys: HashMap<String, Arc<str>>,
     /// The largest watermark seen, for lines that carry none of their own.
     max_mark: Option<Mark>,
     /// The largest timestamp watermark seen, which writes must pass.
@@ -111,7 +115,9 @@ impl Index {
         entity: &EntitySettings,
         file: &mut dyn Source,
     ) -> Result<(Vec<Record>, bool), Reread> {
-        let start = after.map_or(Bound::Unbounded, Bound::Excluded);
+        let start = after.map_or(Bound::Unbounded, |(mark, id)| {
+            Bound::Excluded((mark, Arc::from(id)))
+        });
         let mut matching = self
             .order
             .range((start, Bound::Unbounded))
@@ -119,7 +125,7 @@ impl Index {
         let entries: Vec<(&str, &Entry)> = matching
             .by_ref()
             .take(limit)
-            .filter_map(|(_, id)| Some((id.as_str(), self.entries.get(id)?)))
+            .filter_map(|(_, id)| Some((&**id, self.entries.get(id)?)))
             .collect();
         let more = matching.next().is_some();
         let mut records: Vec<Option<Record>> = Vec::with_capacity(entries.len());
@@ -170,7 +176,7 @@ impl Index {
 
     /// The live record whose upsert key has this value.
     pub fn id_for_key(&self, key: &str) -> Option<&str> {
-        self.keys.get(key).map(String::as_str)
+        self.keys.get(key).map(|id| &**id)
     }
 
     /// The largest timestamp watermark in the file.
@@ -245,14 +251,18 @@ impl Index {
 
     /// Makes `entry` the latest version of `id`, superseding the one before.
     fn insert(&mut self, id: String, entry: Entry) {
-        if let Some(old) = self.entries.remove(&id) {
-            self.order.remove(&(old.mark, id.clone()));
-            if let Some(key) = old.key
-                && self.keys.get(&key) == Some(&id)
-            {
-                self.keys.remove(&key);
+        let id: Arc<str> = match self.entries.remove_entry(id.as_str()) {
+            Some((id, old)) => {
+                self.order.remove(&(old.mark, id.clone()));
+                if let Some(key) = old.key
+                    && self.keys.get(&key) == Some(&id)
+                {
+                    self.keys.remove(&key);
+                }
+                id
             }
-        }
+            None => id.into(),
+        };
         if let (false, Some(key)) = (entry.deleted, &entry.key) {
             self.keys.insert(key.clone(), id.clone());
         }
