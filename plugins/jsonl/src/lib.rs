@@ -249,6 +249,7 @@ impl Jsonl {
     ) -> Result<Vec<Result<String, Error>>, Error> {
         self.with_index(name, |index, entity, path, file| {
             let mut batch = Batch::new(index, name, entity, now(), &self.counter, file);
+            batch.read_first(&changes)?;
             // Cloned: if the file changed under the index, the batch is built again.
             let mut results: Vec<_> = changes.iter().map(|c| batch.apply(c.clone())).collect();
             let bytes = batch.into_bytes()?;

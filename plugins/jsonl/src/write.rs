@@ -34,6 +34,8 @@ pub struct Batch<'a> {
     file: &'a mut dyn Source,
     /// Why a line could not be read back, which fails the whole batch.
     trouble: Option<Reread>,
+    /// Lines of the records the batch updates, read before it ([`Batch::read_first`]).
+    read: HashMap<String, String>,
 }
 
 struct Pending {
@@ -66,7 +68,21 @@ impl<'a> Batch<'a> {
             out: Vec::new(),
             file,
             trouble: None,
+            read: HashMap::new(),
         }
+    }
+
+    /// Reads at once the lines of the records that `changes` update, which they build on.
+    pub fn read_first(&mut self, changes: &[Change]) -> Result<(), Reread> {
+        let ids: Vec<&str> = changes
+            .iter()
+            .filter_map(|c| match c {
+                Change::Upsert { id: Some(id), .. } => Some(id.as_str()),
+                _ => None,
+            })
+            .collect();
+        self.read = self.index.live_lines(&ids, self.file)?;
+        Ok(())
     }
 
     /// Adds the line for one change; returns the external id it writes.
@@ -218,6 +234,7 @@ impl<'a> Batch<'a> {
                 .line
                 .clone()
                 .and_then(|line| std::str::from_utf8(&self.out[line]).ok().map(str::to_owned))),
+            None if self.read.contains_key(id) => Ok(self.read.remove(id)),
             None => self.index.live_line(id, self.file).map_err(|trouble| {
                 self.trouble.get_or_insert(trouble);
                 Error::Unavailable(format!("the line of record {id} could not be read back"))

@@ -42,6 +42,7 @@ fn write_to(
     let counter = Cell::new(0);
     let mut source = std::io::Cursor::new(file);
     let mut batch = Batch::new(&index, name, entity, NOON, &counter, &mut source);
+    batch.read_first(&changes).expect("the lines read back");
     let results = changes.into_iter().map(|c| batch.apply(c)).collect();
     let bytes = batch.into_bytes().unwrap_or_default();
     let lines = String::from_utf8_lossy(&bytes)
@@ -49,6 +50,55 @@ fn write_to(
         .map(|l| serde_json::from_str(l).unwrap_or(Json::Null))
         .collect();
     (results, lines)
+}
+
+/// A file that counts the reads made of it.
+struct Counted<'a>(std::io::Cursor<&'a [u8]>, usize);
+
+impl std::io::Read for Counted<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.1 += 1;
+        self.0.read(buf)
+    }
+}
+
+impl std::io::Seek for Counted<'_> {
+    fn seek(&mut self, pos: std::io::SeekFrom) -> std::io::Result<u64> {
+        self.0.seek(pos)
+    }
+}
+
+/// A batch updating a hundred records reads the lines they build on together, not one call
+/// out of the sandbox each, and builds on the right one for each.
+#[test]
+fn a_batch_of_updates_reads_their_lines_at_once() {
+    let file: String = (0..100)
+        .map(|i| format!("{{\"Id\": \"a{i}\", \"Name\": \"N{i}\", \"SystemModstamp\": \"2024-03-01T11:00:00Z\"}}\n"))
+        .collect();
+    let entity = account();
+    let mut index = Index::default();
+    index.ingest(file.as_bytes(), &entity);
+    let counter = Cell::new(0);
+    let mut source = Counted(std::io::Cursor::new(file.as_bytes()), 0);
+    let changes: Vec<Change> = (0..100)
+        .rev()
+        .map(|i| update(&format!("a{i}"), vec![field("Phone", format!("{i}"))]))
+        .collect();
+    let mut batch = Batch::new(&index, "Account", &entity, NOON, &counter, &mut source);
+    batch.read_first(&changes).expect("read");
+    let results: Vec<_> = changes.into_iter().map(|c| batch.apply(c)).collect();
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    let bytes = batch.into_bytes().expect("lines");
+    let lines: Vec<Json> = String::from_utf8_lossy(&bytes)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON"))
+        .collect();
+    assert_eq!(lines.len(), 100);
+    for line in &lines {
+        let i = line["Phone"].as_str().expect("phone");
+        assert_eq!(line["Name"], format!("N{i}"), "{line}");
+    }
+    assert!(source.1 <= 2, "{} reads", source.1);
 }
 
 const FILE: &str = concat!(
