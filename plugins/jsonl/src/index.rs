@@ -151,13 +151,18 @@ impl Index {
     /// The line of the latest version of a live record, read from `file`, for an update to
     /// build on.
     pub fn live_line(&self, id: &str, file: &mut dyn Source) -> Result<Option<String>, Reread> {
-        match self.entries.get(id) {
-            Some(Entry {
+        self.live_span(id).map(|span| span.read(file)).transpose()
+    }
+
+    /// Where the line of the latest version of a live record is.
+    fn live_span(&self, id: &str) -> Option<Span> {
+        match self.entries.get(id)? {
+            Entry {
                 deleted: false,
                 body: Body::Line(_, span),
                 ..
-            }) => span.read(file).map(Some),
-            _ => Ok(None),
+            } => Some(*span),
+            _ => None,
         }
     }
 
@@ -169,17 +174,9 @@ impl Index {
         ids: &[&str],
         file: &mut dyn Source,
     ) -> Result<HashMap<String, String>, Reread> {
-        let mut wanted: Vec<(usize, Span)> = Vec::new();
-        for (n, id) in ids.iter().enumerate() {
-            if let Some(Entry {
-                deleted: false,
-                body: Body::Line(_, span),
-                ..
-            }) = self.entries.get(*id)
-            {
-                wanted.push((n, *span));
-            }
-        }
+        let mut wanted: Vec<(usize, Span)> = (ids.iter().enumerate())
+            .filter_map(|(n, id)| Some((n, self.live_span(id)?)))
+            .collect();
         let mut lines = HashMap::with_capacity(wanted.len());
         read_each(file, &mut wanted, |n, text| {
             lines.insert(ids[n].to_owned(), text.to_owned());

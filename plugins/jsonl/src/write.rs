@@ -234,7 +234,7 @@ impl<'a> Batch<'a> {
                 .line
                 .clone()
                 .and_then(|line| std::str::from_utf8(&self.out[line]).ok().map(str::to_owned))),
-            None if self.read.contains_key(id) => Ok(self.read.remove(id)),
+            None if let Some(line) = self.read.remove(id) => Ok(Some(line)),
             None => self.index.live_line(id, self.file).map_err(|trouble| {
                 self.trouble.get_or_insert(trouble);
                 Error::Unavailable(format!("the line of record {id} could not be read back"))
