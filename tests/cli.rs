@@ -105,10 +105,10 @@ fn inspect_shows_world_version_exports_and_imports() {
     assert!(out.status.success(), "{}", stderr(&out));
     let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("JSON");
     assert_eq!(doc["world"], "field-transform");
-    assert_eq!(doc["wit_version"], "0.1.0");
+    assert_eq!(doc["wit_version"], "0.2.0");
     assert_eq!(
         doc["exports"],
-        serde_json::json!(["wasync:plugin/transform@0.1.0"])
+        serde_json::json!(["wasync:plugin/transform@0.2.0"])
     );
     assert!(
         doc["digest"]
@@ -118,7 +118,7 @@ fn inspect_shows_world_version_exports_and_imports() {
     assert!(
         doc["imports"]
             .as_array()
-            .is_some_and(|i| i.iter().any(|i| i == "wasync:plugin/types@0.1.0"))
+            .is_some_and(|i| i.iter().any(|i| i == "wasync:plugin/types@0.2.0"))
     );
 
     let out = wasync(&["plugin", "inspect", HOSTILE], "");
@@ -127,7 +127,7 @@ fn inspect_shows_world_version_exports_and_imports() {
         text.contains("world:    wasync:plugin/field-transform"),
         "{text}"
     );
-    assert!(text.contains("  wasync:plugin/log@0.1.0"), "{text}");
+    assert!(text.contains("  wasync:plugin/log@0.2.0"), "{text}");
 }
 
 #[test]

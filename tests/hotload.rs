@@ -413,7 +413,7 @@ fn publish_versioned(dir: &Path, registry: &registry::Registry, k: usize, semver
     std::fs::write(
         folder.join("wasync-package.toml"),
         format!(
-            "name = \"acme:versioned\"\nversion = \"{semver}\"\nkind = \"field-transform\"\nworld = \"wasync:plugin/field-transform@0.1.0\"\ndescription = \"Marks a value with its version\"\ncomponent = \"versioned.wasm\"\n"
+            "name = \"acme:versioned\"\nversion = \"{semver}\"\nkind = \"field-transform\"\nworld = \"wasync:plugin/field-transform@0.2.0\"\ndescription = \"Marks a value with its version\"\ncomponent = \"versioned.wasm\"\n"
         ),
     )
     .expect("manifest");

@@ -17,8 +17,8 @@ use languages_support::cases::{
 };
 
 use languages_support::{
-    JS_EXTRACT_DOMAIN, JS_FILTER, JS_THROWS, PY_EXTRACT_DOMAIN, PY_FILTER, PY_RAISES, Twin,
-    cache_root, component, repo,
+    JS_EXTRACT_DOMAIN, JS_FILTER, JS_SUFFIX, JS_THROWS, PY_EXTRACT_DOMAIN, PY_FILTER, PY_RAISES,
+    PY_SUFFIX, Twin, cache_root, component, repo,
 };
 use serde_json::{Value as Json, json};
 use std::path::{Path, PathBuf};
@@ -42,6 +42,50 @@ fn load(runtime: &Runtime, twin: Twin) -> Plugin {
     runtime
         .load_file(&path)
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+// --- the SDKs' batch codecs ------------------------------------------------------------------
+
+/// Every kind of value crosses a Python or JavaScript transform and back through the host's
+/// batch layout: text (with what UTF-8 makes longer than its characters) gets the suffix,
+/// the rest comes back as it went in.
+fn every_kind_of_value_crosses_the_sdk(twin: Twin) {
+    let runtime = runtime();
+    let mut suffix = runtime
+        .transformer(&load(&runtime, twin), r#"{"suffix": "-x"}"#)
+        .expect("configures");
+    let values = [
+        text("acme.com"),
+        text(""),
+        text("Zürich ✓ 東京 🦀"),
+        Value::Null,
+        Value::Boolean(true),
+        Value::Boolean(false),
+        Value::Integer(i64::MIN),
+        Value::Integer(7),
+        Value::Float(-2.5),
+        Value::Timestamp(1_700_000_000_123_456),
+        Value::Json(r#"{"a":[1,2]}"#.into()),
+    ];
+    let results = suffix.apply(&values).expect("the call succeeds");
+    let expected: Vec<Result<Value, PluginErrorValue>> = values
+        .iter()
+        .map(|v| match v {
+            Value::Text(t) => Ok(text(&format!("{t}-x"))),
+            other => Ok(other.clone()),
+        })
+        .collect();
+    assert_eq!(results, expected, "{}", twin.name);
+}
+
+#[test]
+fn every_kind_of_value_crosses_the_python_sdk() {
+    every_kind_of_value_crosses_the_sdk(PY_SUFFIX);
+}
+
+#[test]
+fn every_kind_of_value_crosses_the_js_sdk() {
+    every_kind_of_value_crosses_the_sdk(JS_SUFFIX);
 }
 
 // --- extract-domain ------------------------------------------------------------------------
@@ -502,4 +546,37 @@ fn wasync_with_input(args: &[&str], input: &str) -> String {
 
 fn path_str(path: &Path) -> &str {
     path.to_str().expect("UTF-8 path")
+}
+
+// --- the SDKs' own tests ---------------------------------------------------------------------
+
+/// Runs `program args` in the repository and fails with its output unless it passes.
+fn passes(program: &str, args: &[&str]) {
+    let out = Command::new(program)
+        .args(args)
+        .current_dir(repo())
+        .output()
+        .unwrap_or_else(|e| panic!("{program} does not run ({e}): run tests/setup.sh"));
+    assert!(
+        out.status.success(),
+        "{program} {args:?} failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The Python SDK's codec against bytes written by hand, a reference codec and damaged
+/// buffers, in plain CPython.
+#[test]
+fn the_python_sdks_own_tests_pass() {
+    passes(
+        "python3",
+        &["-m", "unittest", "discover", "-s", "sdk/python/tests"],
+    );
+}
+
+/// The JavaScript SDK's codec, the same way, in Node.js.
+#[test]
+fn the_js_sdks_own_tests_pass() {
+    passes("node", &["--test", "sdk/js/test/batch.test.mjs"]);
 }

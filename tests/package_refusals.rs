@@ -257,7 +257,7 @@ fn a_package_for_an_incompatible_wit_version_is_refused() {
         name: "acme:domain".into(),
         version: "2.0.0".into(),
         kind: "field-transform".into(),
-        world: "wasync:plugin/field-transform@0.2.0".into(),
+        world: "wasync:plugin/field-transform@0.3.0".into(),
         description: String::new(),
         capabilities: Capabilities::default(),
         config: None,
@@ -269,8 +269,8 @@ fn a_package_for_an_incompatible_wit_version_is_refused() {
         &["package", "install", "future.wasync", "--config", config],
     );
     assert!(
-        refused.contains("built for wasync:plugin/field-transform@0.2.0")
-            && refused.contains("it speaks wasync:plugin@0.1.0"),
+        refused.contains("built for wasync:plugin/field-transform@0.3.0")
+            && refused.contains("it serves wasync:plugin@0.2.0 and @0.1.0"),
         "{refused}"
     );
     assert!(!d.join("app/wasync.lock").exists(), "nothing is installed");
@@ -279,10 +279,10 @@ fn a_package_for_an_incompatible_wit_version_is_refused() {
     let folder = domain_folder(d, "2.0.0", "");
     let manifest = folder.join("wasync-package.toml");
     let text = std::fs::read_to_string(&manifest).expect("read");
-    std::fs::write(&manifest, text.replace("@0.1.0", "@0.2.0")).expect("write");
+    std::fs::write(&manifest, text.replace("@0.2.0", "@0.3.0")).expect("write");
     let refused = fails(d, &["package", "build", folder.to_str().expect("utf-8")]);
     assert!(
-        refused.contains("it speaks wasync:plugin@0.1.0"),
+        refused.contains("it serves wasync:plugin@0.2.0 and @0.1.0"),
         "{refused}"
     );
 

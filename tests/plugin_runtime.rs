@@ -57,13 +57,13 @@ fn first_party_plugin_reports_its_world_version_and_imports() {
     let plugin = runtime.load("extract-domain").expect("built in");
     let interface = plugin.interface();
     assert_eq!(interface.world, World::FieldTransform);
-    assert_eq!(interface.version, "0.1.0");
-    assert_eq!(interface.exports, ["wasync:plugin/transform@0.1.0"]);
+    assert_eq!(interface.version, "0.2.0");
+    assert_eq!(interface.exports, ["wasync:plugin/transform@0.2.0"]);
     assert!(
         interface
             .imports
             .iter()
-            .any(|i| i == "wasync:plugin/types@0.1.0"),
+            .any(|i| i == "wasync:plugin/types@0.2.0"),
         "{:?}",
         interface.imports
     );
@@ -73,7 +73,7 @@ fn first_party_plugin_reports_its_world_version_and_imports() {
             .interface()
             .imports
             .iter()
-            .any(|i| i == "wasync:plugin/log@0.1.0")
+            .any(|i| i == "wasync:plugin/log@0.2.0")
     );
     assert_eq!(plugin.digest().len(), 64);
 }
@@ -411,12 +411,10 @@ fn http_is_denied_before_any_socket_opens() {
 fn a_plugin_used_as_the_wrong_world_is_refused() {
     let runtime = runtime();
     let plugin = runtime.load("extract-domain").expect("loads");
-    let error = runtime.instance::<wasync::plugin::bindings::entity_function::EntityFunction>(
-        &plugin,
-        "{}",
-        Grants::default(),
-    );
-    let message = error.err().expect("refused").to_string();
+    let error = runtime
+        .instance(&plugin, "{}", Grants::default())
+        .map(|_: wasync::plugin::Function| ());
+    let message = error.expect_err("refused").to_string();
     assert_eq!(
         message,
         "plugin `extract-domain` is a field-transform plugin, but is used here as an entity-function"
@@ -447,7 +445,7 @@ fn a_component_implementing_no_world_is_refused_with_what_it_exports() {
         "{message}"
     );
     assert!(
-        message.contains("wasync:plugin/transform@0.1.0"),
+        message.contains("wasync:plugin/transform@0.2.0"),
         "{message}"
     );
 }
@@ -462,7 +460,7 @@ fn a_component_built_for_another_wit_version_is_refused() {
             (core instance $i (instantiate $m))
             (func $f (canon lift (core func $i "f")))
             (instance $x (export "ping" (func $f)))
-            (export "wasync:plugin/transform@0.2.0" (instance $x)))"#,
+            (export "wasync:plugin/transform@0.3.0" (instance $x)))"#,
     )
     .err()
     .expect("refused");
@@ -472,7 +470,7 @@ fn a_component_built_for_another_wit_version_is_refused() {
     );
     assert_eq!(
         error.to_string(),
-        "plugin `future` implements wasync:plugin/transform@0.2.0, but this host speaks wasync:plugin@0.1.0: rebuild it against wasync:plugin@0.1.0"
+        "plugin `future` implements wasync:plugin/transform@0.3.0, but this host serves wasync:plugin@0.2.0 and @0.1.0: rebuild it against wasync:plugin@0.2.0 (the SDKs' version)"
     );
 }
 

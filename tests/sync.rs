@@ -798,7 +798,11 @@ fn changes_made_while_the_next_page_is_read_ahead_are_still_taken() {
             text.push_str(line);
             text.push('\n');
         }
-        std::fs::write(&path, text).expect("write");
+        // Whole or not at all, as an editor saves: the read ahead may be reading the file
+        // at this moment, and a file seen half-written is another test's business.
+        let partial = path.with_extension("partial");
+        std::fs::write(&partial, text).expect("write");
+        std::fs::rename(&partial, &path).expect("rename");
     };
     let reference = Example::new();
     change(&reference);

@@ -5,8 +5,13 @@
 #   - extract-domain through `wasync plugin call`, on every case of
 #     tests/data/extract_domain_cases.txt;
 #   - filter in node through jco (tests/languages.rs runs it through the host as well);
-#   - thrown exceptions become `error.other(message)` for the value that threw alone.
-# With --starters it also builds the four starters.
+#   - thrown exceptions become `error.other(message)` for the value that threw alone;
+#   - every case of value crosses the batch layout (docs/batch.md) both ways through the host;
+#   - a connector's webhook changes cross it as records batches, one per run of one entity,
+#     through `wasync serve` (test/relay.js).
+# With --starters it also builds the four starters, runs the connector starter's smoke test
+# (`wasync plugin new` + `wasync plugin test`) and syncs through it with `wasync sync`
+# against a stand-in for its API: pages read, changes written, ids and errors answered.
 #
 #   sdk/js/check.sh [--starters]
 # Environment: WASYNC (default target/release/wasync), OUT (default a temporary folder,
@@ -31,7 +36,8 @@ fail() { echo "check.sh: $*" >&2; exit 1; }
 mkdir -p "$OUT"
 
 echo "== unit tests (node)"
-node --test "$ROOT/plugins/js/extract-domain/domain.test.mjs" "$ROOT/plugins/js/filter/filter.test.mjs"
+node --test "$ROOT/plugins/js/extract-domain/domain.test.mjs" "$ROOT/plugins/js/filter/filter.test.mjs" \
+  "$SDK/test/batch.test.mjs"
 
 # build NAME WORLD ENTRY: builds $OUT/NAME.wasm and says how long it took and how big it is.
 build() {
@@ -44,6 +50,8 @@ echo "== components (into $OUT)"
 build extract-domain field-transform "$ROOT/plugins/js/extract-domain/index.js"
 build filter entity-function "$ROOT/plugins/js/filter/index.js"
 build throws field-transform "$SDK/test/throws.js"
+build suffix field-transform "$SDK/test/suffix.js"
+build relay connector "$SDK/test/relay.js"
 
 echo "== extract-domain against the behaviour table"
 node "$SDK/test/extract-domain-cases.mjs" "$WASYNC" "$OUT/extract-domain.wasm"
@@ -66,6 +74,28 @@ got
 $got"
 out=$("$WASYNC" plugin call "$OUT/throws.wasm" --config '{"fail": "create"}' </dev/null 2>&1) && fail "create did not fail"
 grep -q '`transform.create` failed: error: boom in create' <<<"$out" || fail "exception in create: $out"
+
+echo "== the batch layout through the host"
+got=$(printf '%s\n' '"acme"' null true false 7 -9223372036854775808 2.5 '"héllo 😀"' '""' '{"a": [1]}' \
+  | "$WASYNC" plugin call "$OUT/suffix.wasm" --config '{"suffix": "-x"}')
+want='{"ok":"acme-x"}
+{"ok":null}
+{"ok":true}
+{"ok":false}
+{"ok":7}
+{"ok":-9223372036854775808}
+{"ok":2.5}
+{"ok":"héllo 😀-x"}
+{"ok":"-x"}
+{"ok":{"a":[1]}}'
+[ "$got" = "$want" ] || fail "suffix: expected
+$want
+got
+$got"
+"$WASYNC" plugin inspect "$OUT/suffix.wasm" | grep -q 'wasync:plugin@0.2.0' || fail "suffix is not a 0.2.0 component"
+
+echo "== webhook changes through the host (wasync serve)"
+node "$SDK/test/connector-webhook.mjs" "$WASYNC" "$OUT/relay.wasm" "$OUT/connector-webhook"
 echo "ok"
 
 if $STARTERS; then
@@ -79,6 +109,12 @@ if $STARTERS; then
   for s in entity-function merge-policy connector; do
     "$WASYNC" plugin inspect "$OUT/starter-$s.wasm" | grep -q "world:    wasync:plugin/$s" || fail "starter $s: wrong world"
   done
+  echo "== the connector starter: smoke test, then a sync through it"
+  rm -rf "$OUT/my-connector"
+  WASYNC_SDK_DIR="$ROOT/sdk" "$WASYNC" plugin new --lang js --kind connector "$OUT/my-connector" >/dev/null
+  got=$(WASYNC_SDK_DIR="$ROOT/sdk" "$WASYNC" plugin test "$OUT/my-connector")
+  grep -q '1 passed, 0 failed' <<<"$got" || fail "connector starter smoke test: $got"
+  node "$SDK/test/connector-sync.mjs" "$WASYNC" "$OUT/starter-connector.wasm" "$OUT/connector-sync"
   echo "ok"
 fi
 echo "all JavaScript checks passed"

@@ -1,4 +1,4 @@
-// Types for wasync.js: the WIT types of wasync:plugin@0.1.0 as jco represents them.
+// Types for wasync.js: the WIT types of wasync:plugin@0.2.0 as jco represents them.
 
 export type Value =
   | { tag: 'null' }
@@ -96,7 +96,18 @@ interface PluginClass<T> {
   rawConfig?: boolean;
 }
 
+/**
+ * The `transform` export. The host sends a batch as one buffer (docs/batch.md) and `apply`
+ * still runs once per value: a throw, or a return that is not a `Value`, fails that value alone.
+ */
 export function defineTransform(Plugin: PluginClass<{ apply(v: Value): Value }>): { Transformer: unknown };
+
+/**
+ * What `defineTransform`'s export does with a batch: reads a `values` batch (kind 1), runs
+ * `plugin.apply` on each value and writes a `results` batch (kind 2), one row per value.
+ * Throws (and the component traps) when `input` is not a valid `values` batch.
+ */
+export function transformBatch(plugin: { apply(v: Value): Value }, input: Uint8Array): Uint8Array;
 export function defineEntityFunction(
   Plugin: PluginClass<{ apply(entity: string, record: WasyncRecord): Outcome }>,
 ): { Function: unknown };
@@ -109,11 +120,74 @@ export function defineMergePolicy(
     };
   }>,
 ): { Policy: unknown };
+/** What a connector's `read` is asked for. */
+export interface ReadRequest {
+  entity: string;
+  /** Records after this (watermark, id); none: from the beginning. */
+  after?: { watermark: Value; id: string };
+  /** No record whose watermark is later than this (inclusive). */
+  until?: Value;
+  limit: number;
+}
+
+/** A change to write, as `write` gets it (the shape it had under 0.1.0). */
+export type Change =
+  /** Create (`id` undefined) or update (`id` the external id) with these fields. */
+  | { tag: 'upsert'; val: { id: string | undefined; fields: Field[] } }
+  /** Delete the record with this external id. */
+  | { tag: 'delete'; val: string };
+
+/** A change that arrived by webhook. */
+export interface EntityChange {
+  entity: string;
+  record: WasyncRecord;
+}
+
+export interface WebhookRequest {
+  method: string;
+  path: string;
+  headers: [string, string][];
+  body: Uint8Array;
+}
+
+/**
+ * The `external` export. Records cross as batches (docs/batch.md): `read`'s records and
+ * `webhook`'s changes are encoded, `write`'s changes decoded and its ids encoded here, so a
+ * connector sees and returns what it did under 0.1.0. `write` runs once per change: a throw,
+ * or a return that is not a string, fails that change alone.
+ */
 export function defineConnector(
   Plugin: PluginClass<{
     describe(): unknown[];
-    read(request: unknown): { records: WasyncRecord[]; more: boolean };
-    write(entity: string, change: unknown): string;
-    webhook(request: unknown): { entity: string; record: WasyncRecord }[];
+    read(request: ReadRequest): { records: WasyncRecord[]; more: boolean };
+    write(entity: string, change: Change): string;
+    webhook(request: WebhookRequest): EntityChange[];
   }>,
 ): { System: unknown };
+
+/**
+ * What `defineConnector`'s `write` does with a batch: reads a `records` batch (kind 3) of
+ * changes, calls `plugin.write` on each and writes a `results` batch (kind 2) of the external
+ * ids written. Throws (and the component traps) when `input` is not a valid `records` batch.
+ */
+export function writeBatch(
+  plugin: { write(entity: string, change: Change): string },
+  entity: string,
+  input: Uint8Array,
+): Uint8Array;
+
+/**
+ * Records as a `records` batch (kind 3): a column per field name, absent for records without
+ * it; a field named twice in one record keeps its first value. Throws a TypeError naming the
+ * record (and field) that is not a record.
+ */
+export function encodeRecords(records: WasyncRecord[]): Uint8Array;
+
+/** Webhook changes as the WIT's `entity-changes`: one records batch per run of one entity, in order. */
+export function encodeEntityChanges(changes: EntityChange[]): { entity: string; records: Uint8Array }[];
+
+/** The records of a `records` batch, each with the fields it has, in column order. */
+export function decodeRecords(input: Uint8Array): WasyncRecord[];
+
+/** The values of a `values` batch (kind 1). */
+export function decodeValues(input: Uint8Array): Value[];

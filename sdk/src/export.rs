@@ -123,12 +123,8 @@ macro_rules! export_transform {
                     Ok(__x::Transformer::new(__Use(plugin)))
                 }
 
-                fn apply(&self, values: Vec<__ty::Value>) -> Vec<Result<__ty::Value, __ty::Error>> {
-                    let values = values.into_iter().map(__value_in).collect();
-                    <$plugin as $crate::Transform>::apply_batch(&self.0, values)
-                        .into_iter()
-                        .map(|r| r.map(__value_out).map_err(__error_out))
-                        .collect()
+                fn apply(&self, values: Vec<u8>) -> Vec<u8> {
+                    $crate::__rt::apply_transform(&self.0, &values)
                 }
             }
 
@@ -371,37 +367,22 @@ macro_rules! export_connector {
                     };
                     <$plugin as $crate::Connector>::read(&self.0, request)
                         .map(|page| __x::Page {
-                            records: page.records.into_iter().map(__record_out).collect(),
+                            records: $crate::__rt::encode_records(page.records),
                             more: page.more,
                         })
                         .map_err(__error_out)
                 }
 
-                fn write(
-                    &self,
-                    entity: String,
-                    changes: Vec<__x::Change>,
-                ) -> Vec<Result<String, __ty::Error>> {
-                    let changes = changes
-                        .into_iter()
-                        .map(|change| match change {
-                            __x::Change::Upsert(u) => $crate::Change::Upsert {
-                                id: u.id,
-                                fields: u.fields.into_iter().map(__field_in).collect(),
-                            },
-                            __x::Change::Delete(id) => $crate::Change::Delete(id),
-                        })
-                        .collect();
-                    <$plugin as $crate::Connector>::write(&self.0, &entity, changes)
-                        .into_iter()
-                        .map(|r| r.map_err(__error_out))
-                        .collect()
+                fn write(&self, entity: String, changes: Vec<u8>) -> Vec<u8> {
+                    let changes = $crate::__rt::decode_changes(&changes);
+                    let results = <$plugin as $crate::Connector>::write(&self.0, &entity, changes);
+                    $crate::__rt::encode_ids(results)
                 }
 
                 fn webhook(
                     &self,
                     request: __x::WebhookRequest,
-                ) -> Result<Vec<__x::EntityChange>, __ty::Error> {
+                ) -> Result<Vec<__x::EntityChanges>, __ty::Error> {
                     let request = $crate::WebhookRequest {
                         method: request.method,
                         path: request.path,
@@ -410,12 +391,9 @@ macro_rules! export_connector {
                     };
                     <$plugin as $crate::Connector>::webhook(&self.0, request)
                         .map(|changes| {
-                            changes
+                            $crate::__rt::encode_entity_changes(changes)
                                 .into_iter()
-                                .map(|c| __x::EntityChange {
-                                    entity: c.entity,
-                                    record: __record_out(c.record),
-                                })
+                                .map(|(entity, records)| __x::EntityChanges { entity, records })
                                 .collect()
                         })
                         .map_err(__error_out)

@@ -48,6 +48,7 @@
 //! it with `echo '"abc"' | wasync plugin call target/wasm32-wasip2/release/upper.wasm`.
 #![deny(missing_docs)]
 
+mod batch;
 mod config;
 mod export;
 pub mod log;
@@ -56,9 +57,14 @@ mod types;
 
 pub use config::Config;
 pub use types::*;
+/// A value borrowed from the buffer a batch came in (see [`Transform::apply_ref`]).
+pub use wasync_batch::ValueRef;
 
 #[doc(hidden)]
 pub mod __rt {
+    pub use crate::batch::{
+        apply_transform, decode_changes, encode_entity_changes, encode_ids, encode_records,
+    };
     pub use wasync_sdk_macros::__bindings;
     pub use wit_bindgen;
 }
@@ -71,9 +77,17 @@ pub trait Transform: Sized + 'static {
     /// Transforms one value. An error fails this value alone.
     fn apply(&self, value: Value) -> Result<Value, Error>;
 
-    /// Transforms a batch, one result per value in order. Override to share work.
-    fn apply_batch(&self, values: Vec<Value>) -> Vec<Result<Value, Error>> {
-        values.into_iter().map(|value| self.apply(value)).collect()
+    /// Transforms one value it only borrows from the batch. A transform that reads its
+    /// input without keeping it can implement this too, and saves copying every value out
+    /// of the batch; the default copies the value and calls [`apply`](Self::apply).
+    fn apply_ref(&self, value: ValueRef<'_>) -> Result<Value, Error> {
+        self.apply(value.into())
+    }
+
+    /// Transforms a batch, one result per value in order: the values are borrowed from the
+    /// buffer the batch came in. Override to share work across the batch.
+    fn apply_batch(&self, values: &[ValueRef<'_>]) -> Vec<Result<Value, Error>> {
+        values.iter().map(|&value| self.apply_ref(value)).collect()
     }
 }
 

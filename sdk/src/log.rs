@@ -19,7 +19,7 @@ pub enum Level {
 pub fn log(level: Level, message: &str) {
     #[cfg(target_arch = "wasm32")]
     {
-        #[link(wasm_import_module = "wasync:plugin/log@0.1.0")]
+        #[link(wasm_import_module = "wasync:plugin/log@0.2.0")]
         unsafe extern "C" {
             #[link_name = "log"]
             fn host_log(level: i32, ptr: *const u8, len: usize);

@@ -22,6 +22,7 @@ fn main() {
         root.join("Cargo.toml"),
         root.join("sdk/Cargo.toml"),
         root.join("sdk/src"),
+        root.join("sdk/batch"),
         root.join("sdk/civil"),
         root.join("sdk/macros/Cargo.toml"),
         root.join("sdk/macros/src"),

@@ -67,6 +67,21 @@ pub const JS_THROWS: Twin = Twin {
     name: "js-throws",
     entry: "throws.js",
 };
+/// The trivial transforms (append `suffix`, none by default): what each SDK costs per value.
+pub const PY_SUFFIX: Twin = Twin {
+    lang: Lang::Python,
+    dir: "tests/python/suffix",
+    world: "field-transform",
+    name: "py-suffix",
+    entry: "index.js",
+};
+pub const JS_SUFFIX: Twin = Twin {
+    lang: Lang::Js,
+    dir: "sdk/js/test",
+    world: "field-transform",
+    name: "js-suffix",
+    entry: "suffix.js",
+};
 pub const JS_FILTER: Twin = Twin {
     lang: Lang::Js,
     dir: "plugins/js/filter",

@@ -98,7 +98,7 @@ pub fn domain_folder(dir: &Path, version: &str, extra: &str) -> PathBuf {
     std::fs::write(
         folder.join("wasync-package.toml"),
         format!(
-            "name = \"acme:domain\"\nversion = \"{version}\"\nkind = \"field-transform\"\nworld = \"wasync:plugin/field-transform@0.1.0\"\ndescription = \"Registrable domain of a URL, host or e-mail\"\ncomponent = \"extract_domain.wasm\"\n{extra}"
+            "name = \"acme:domain\"\nversion = \"{version}\"\nkind = \"field-transform\"\nworld = \"wasync:plugin/field-transform@0.2.0\"\ndescription = \"Registrable domain of a URL, host or e-mail\"\ncomponent = \"extract_domain.wasm\"\n{extra}"
         ),
     )
     .expect("write the manifest");
@@ -190,7 +190,7 @@ pub fn files_folder(dir: &Path, host: &str) -> PathBuf {
             r#"name = "acme:files"
 version = "0.3.0"
 kind = "connector"
-world = "wasync:plugin/connector@0.1.0"
+world = "wasync:plugin/connector@0.2.0"
 component = "jsonl.wasm"
 capabilities = {{ hosts = ["{host}"], dirs = ["/data"], memory_mib = 64 }}
 config.entities = {{ type = "object", required = true, description = "per entity: file, id_field, watermark_field" }}

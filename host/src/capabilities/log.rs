@@ -22,16 +22,25 @@ impl Host for Log<'_> {
     }
 }
 
+/// 0.2.0's log is 0.1.0's under a new name.
+impl crate::wit::v0_2::log::Host for Log<'_> {
+    fn log(&mut self, level: crate::wit::v0_2::log::Level, message: String) {
+        Host::log(self, level.into(), message);
+    }
+}
+
 struct HasLog;
 
 impl HasData for HasLog {
     type Data<'a> = Log<'a>;
 }
 
-/// Links the log import, each call answered by the [`Log`] `get` gives.
+/// Links the log import of every version served, each call answered by the [`Log`] `get`
+/// gives.
 pub fn add_to_linker<T: 'static>(
     linker: &mut Linker<T>,
     get: fn(&mut T) -> Log<'_>,
 ) -> wasmtime::Result<()> {
-    log::add_to_linker::<T, HasLog>(linker, get)
+    log::add_to_linker::<T, HasLog>(linker, get)?;
+    crate::wit::v0_2::log::add_to_linker::<T, HasLog>(linker, get)
 }

@@ -58,16 +58,30 @@ impl Host for Lookup<'_> {
     }
 }
 
+/// 0.2.0's lookup is 0.1.0's under a new name.
+impl crate::wit::v0_2::lookup::Host for Lookup<'_> {
+    fn find(
+        &mut self,
+        entity: String,
+        matching: Vec<Field>,
+        limit: u32,
+    ) -> Result<Vec<Record>, Error> {
+        Host::find(self, entity, matching, limit)
+    }
+}
+
 struct HasLookup;
 
 impl HasData for HasLookup {
     type Data<'a> = Lookup<'a>;
 }
 
-/// Links the lookup import, each call answered by the [`Lookup`] `get` gives.
+/// Links the lookup import of every version served, each call answered by the [`Lookup`]
+/// `get` gives.
 pub fn add_to_linker<T: 'static>(
     linker: &mut Linker<T>,
     get: fn(&mut T) -> Lookup<'_>,
 ) -> wasmtime::Result<()> {
-    lookup::add_to_linker::<T, HasLookup>(linker, get)
+    lookup::add_to_linker::<T, HasLookup>(linker, get)?;
+    crate::wit::v0_2::lookup::add_to_linker::<T, HasLookup>(linker, get)
 }

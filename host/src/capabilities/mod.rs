@@ -12,9 +12,16 @@ pub mod lookup;
 use crate::wit::types;
 use wasmtime::component::{HasData, Linker};
 
-/// The `types` interface: declarations only, nothing to call.
+/// The `types` interface of every version served: declarations only, nothing to call. 0.2.0
+/// declares its types as 0.1.0 does, so its instance is an empty one under its own name.
 pub fn add_types_to_linker<T: 'static>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
-    types::add_to_linker::<T, Types>(linker, |_| Types)
+    types::add_to_linker::<T, Types>(linker, |_| Types)?;
+    linker.instance(&format!(
+        "{}/types@{}",
+        crate::wit::PACKAGE,
+        crate::wit::VERSION
+    ))?;
+    Ok(())
 }
 
 /// The (empty) host side of `types`.

@@ -3,7 +3,7 @@
 
 use super::PackageError;
 use crate::wit::World;
-use crate::wit::{PACKAGE as WIT_PACKAGE, VERSION as WIT_VERSION, compatible};
+use crate::wit::{PACKAGE as WIT_PACKAGE, VERSION as WIT_VERSION, served};
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 use std::collections::BTreeMap;
@@ -218,13 +218,13 @@ impl Manifest {
 
     /// Refuses a package built for a WIT version this host cannot serve.
     pub fn check_wit(&self) -> Result<(), PackageError> {
-        if compatible(self.wit_version(), WIT_VERSION) {
+        if served(self.wit_version()) {
             Ok(())
         } else {
             Err(PackageError::IncompatibleWit {
                 package: self.reference(),
                 found: self.world.clone(),
-                ours: format!("{WIT_PACKAGE}@{WIT_VERSION}"),
+                ours: format!("{WIT_PACKAGE}@{WIT_VERSION} and @0.1.0"),
             })
         }
     }
@@ -377,11 +377,13 @@ mod tests {
     #[test]
     fn only_a_compatible_wit_version_is_served() {
         let mut m = manifest();
-        assert!(m.check_wit().is_ok());
+        assert!(m.check_wit().is_ok(), "0.1.0 is still served");
         m.world = "wasync:plugin/field-transform@0.2.0".into();
+        assert!(m.check_wit().is_ok());
+        m.world = "wasync:plugin/field-transform@0.3.0".into();
         let e = m.check_wit().expect_err("refused").to_string();
         assert!(
-            e.contains("@0.2.0") && e.contains("wasync:plugin@0.1.0"),
+            e.contains("@0.3.0") && e.contains("wasync:plugin@0.2.0 and @0.1.0"),
             "{e}"
         );
     }

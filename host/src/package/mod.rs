@@ -49,7 +49,7 @@ pub enum PackageError {
     },
     /// Built for a WIT version this host cannot serve.
     #[error(
-        "package {package} is built for {found}, which this host cannot serve: it speaks {ours} (0.x versions must share their minor version)"
+        "package {package} is built for {found}, which this host cannot serve: it serves {ours} (0.x versions must share their minor version)"
     )]
     IncompatibleWit {
         /// `name@version`.

@@ -46,7 +46,7 @@ pub enum LoadError {
     },
     /// Built against a version of the WIT package this host cannot serve.
     #[error(
-        "plugin `{name}` implements {found}, but this host speaks {PACKAGE}@{VERSION}: rebuild it against {PACKAGE}@{VERSION}"
+        "plugin `{name}` implements {found}, but this host serves {PACKAGE}@{VERSION} and @0.1.0: rebuild it against {PACKAGE}@{VERSION} (the SDKs' version)"
     )]
     IncompatibleVersion {
         /// The plugin.
@@ -159,6 +159,17 @@ pub enum CallError {
         limit: usize,
         /// How many it returned.
         got: usize,
+    },
+    /// Broke the contract: returned a buffer that is not a batch in the layout of
+    /// `docs/batch.md` (wasync:plugin@0.2.0).
+    #[error("plugin `{plugin}`: `{call}` returned a malformed batch: {reason}")]
+    Malformed {
+        /// The plugin.
+        plugin: String,
+        /// The call.
+        call: &'static str,
+        /// What the decoder found, and where.
+        reason: String,
     },
     /// Broke the contract: a batch call returned a different number of results than inputs.
     #[error("plugin `{plugin}`: `{call}` returned {got} results for {expected} inputs")]

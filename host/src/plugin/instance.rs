@@ -8,7 +8,7 @@ use super::limits::Limits;
 use super::output::{Measure, Output};
 use super::state::{Grants, HostState};
 use crate::wit::World;
-use crate::wit::{self as bindings, Error as PluginErrorValue};
+use crate::wit::{self as bindings, Error as PluginErrorValue, v0_2};
 use wasmtime::component::{InstancePre, ResourceAny};
 use wasmtime::{Store, StoreContextMut, Trap, UpdateDeadline};
 
@@ -47,10 +47,12 @@ pub struct Instance<B: Bindings> {
     grants: Grants,
     limits: Limits,
     /// The next call's deadline: the configured one, shorter while a failed batch is
-    /// being taken apart (see [`Instance::isolate`](super::calls)).
+    /// being taken apart (see [`Instance::isolate`](super::isolate)).
     pub(super) deadline: std::time::Duration,
     pre: B::Pre,
     live: Option<Live<B>>,
+    /// The buffer a batch is encoded into, kept from call to call with its memory.
+    pub(super) scratch: Vec<u8>,
 }
 
 impl<B: Bindings> Instance<B> {
@@ -74,6 +76,7 @@ impl<B: Bindings> Instance<B> {
             deadline: limits.deadline,
             pre,
             live: None,
+            scratch: Vec::new(),
         };
         instance.live()?;
         Ok(instance)
@@ -149,6 +152,21 @@ impl<B: Bindings> Instance<B> {
                     over,
                 })
             }
+        }
+    }
+
+    /// Refuses an answer that breaks the batch layout. The instance that made it is thrown
+    /// away: a plugin whose encoder is broken may be broken in other ways.
+    pub(crate) fn malformed(
+        &mut self,
+        call: &'static str,
+        error: wasync_batch::DecodeError,
+    ) -> CallError {
+        self.live = None;
+        CallError::Malformed {
+            plugin: self.plugin.name().to_owned(),
+            call,
+            reason: error.to_string(),
         }
     }
 
@@ -238,33 +256,69 @@ impl<B: Bindings> Instance<B> {
     }
 }
 
-/// A field transform's configured use.
-pub type Transformer = Instance<bindings::field_transform::FieldTransform>;
-/// An entity function's configured use.
-pub type Function = Instance<bindings::entity_function::EntityFunction>;
-/// A merge policy's configured use.
-pub type Policy = Instance<bindings::merge_policy::MergePolicy>;
-/// A connector's configured use.
-pub type System = Instance<bindings::connector::Connector>;
+/// A world's bindings, or its pre-instantiated form, in the version of the WIT package the
+/// component was built for.
+#[derive(Clone)]
+pub enum Versioned<A, B> {
+    /// `wasync:plugin@0.1.0`.
+    V0_1(A),
+    /// `wasync:plugin@0.2.0`.
+    V0_2(B),
+}
 
-/// Implements [`Bindings`] for a generated world; `$guest` names its export's accessor and
-/// `$resource` the resource's.
+/// Evaluates `$call` on whichever version `$bindings` is, where both versions share the
+/// call's types (everything but a transform's batch).
+macro_rules! either {
+    ($bindings:expr, $b:ident => $call:expr) => {
+        match $bindings {
+            $crate::plugin::instance::Versioned::V0_1($b) => $call,
+            $crate::plugin::instance::Versioned::V0_2($b) => $call,
+        }
+    };
+}
+pub(crate) use either;
+
+/// A field transform's configured use.
+pub type Transformer = Instance<
+    Versioned<bindings::field_transform::FieldTransform, v0_2::field_transform::FieldTransform>,
+>;
+/// An entity function's configured use.
+pub type Function = Instance<
+    Versioned<bindings::entity_function::EntityFunction, v0_2::entity_function::EntityFunction>,
+>;
+/// A merge policy's configured use.
+pub type Policy =
+    Instance<Versioned<bindings::merge_policy::MergePolicy, v0_2::merge_policy::MergePolicy>>;
+/// A connector's configured use.
+pub type System = Instance<Versioned<bindings::connector::Connector, v0_2::connector::Connector>>;
+
+/// Implements [`Bindings`] for a generated world in both versions; `$guest` names its
+/// export's accessor and `$resource` the resource's.
 macro_rules! world_bindings {
-    ($ty:ty, $pre:ty, $world:expr, $create:literal, $guest:ident, $resource:ident) => {
-        impl Bindings for $ty {
+    ($world:expr, $create:literal, $guest:ident, $resource:ident,
+     $v1:ty, $v1pre:ty, $v2:ty, $v2pre:ty) => {
+        impl Bindings for Versioned<$v1, $v2> {
             const WORLD: World = $world;
             const CREATE: &'static str = $create;
-            type Pre = $pre;
+            type Pre = Versioned<$v1pre, $v2pre>;
 
+            /// The version whose exports the component has; [`super::world::inspect`] has
+            /// already refused any other.
             fn pre(pre: InstancePre<HostState>) -> wasmtime::Result<Self::Pre> {
-                <$pre>::new(pre)
+                match <$v2pre>::new(pre.clone()) {
+                    Ok(pre) => Ok(Versioned::V0_2(pre)),
+                    Err(_) => <$v1pre>::new(pre).map(Versioned::V0_1),
+                }
             }
 
             fn instantiate(
                 pre: &Self::Pre,
                 store: &mut Store<HostState>,
             ) -> wasmtime::Result<Self> {
-                pre.instantiate(store)
+                Ok(match pre {
+                    Versioned::V0_1(pre) => Versioned::V0_1(pre.instantiate(store)?),
+                    Versioned::V0_2(pre) => Versioned::V0_2(pre.instantiate(store)?),
+                })
             }
 
             fn create(
@@ -272,43 +326,51 @@ macro_rules! world_bindings {
                 store: &mut Store<HostState>,
                 config: &str,
             ) -> wasmtime::Result<Result<ResourceAny, PluginErrorValue>> {
-                self.$guest().$resource().call_create(store, config)
+                either!(self, b => b.$guest().$resource().call_create(&mut *store, config))
             }
         }
     };
 }
 
 world_bindings!(
-    bindings::field_transform::FieldTransform,
-    bindings::field_transform::FieldTransformPre<HostState>,
     World::FieldTransform,
     "transform.create",
     wasync_plugin_transform,
-    transformer
+    transformer,
+    bindings::field_transform::FieldTransform,
+    bindings::field_transform::FieldTransformPre<HostState>,
+    v0_2::field_transform::FieldTransform,
+    v0_2::field_transform::FieldTransformPre<HostState>
 );
 world_bindings!(
-    bindings::entity_function::EntityFunction,
-    bindings::entity_function::EntityFunctionPre<HostState>,
     World::EntityFunction,
     "entity.create",
     wasync_plugin_entity,
-    function
+    function,
+    bindings::entity_function::EntityFunction,
+    bindings::entity_function::EntityFunctionPre<HostState>,
+    v0_2::entity_function::EntityFunction,
+    v0_2::entity_function::EntityFunctionPre<HostState>
 );
 world_bindings!(
-    bindings::merge_policy::MergePolicy,
-    bindings::merge_policy::MergePolicyPre<HostState>,
     World::MergePolicy,
     "merge.create",
     wasync_plugin_merge,
-    policy
+    policy,
+    bindings::merge_policy::MergePolicy,
+    bindings::merge_policy::MergePolicyPre<HostState>,
+    v0_2::merge_policy::MergePolicy,
+    v0_2::merge_policy::MergePolicyPre<HostState>
 );
 world_bindings!(
-    bindings::connector::Connector,
-    bindings::connector::ConnectorPre<HostState>,
     World::Connector,
     "external.create",
     wasync_plugin_external,
-    system
+    system,
+    bindings::connector::Connector,
+    bindings::connector::ConnectorPre<HostState>,
+    v0_2::connector::Connector,
+    v0_2::connector::ConnectorPre<HostState>
 );
 
 /// At the deadline: a plugin that spent part of the call waiting on the host's network gets

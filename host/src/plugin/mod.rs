@@ -12,15 +12,18 @@
 //! # Ok::<(), anyhow::Error>(())
 //! ```
 
+mod batch;
 pub mod builtin;
 pub mod cache;
 mod calls;
 pub mod error;
 mod instance;
+mod isolate;
 pub mod limits;
 pub mod output;
 pub mod producers;
 mod state;
+mod v0_2;
 pub mod version;
 pub mod world;
 
@@ -29,9 +32,10 @@ pub use crate::capabilities::lookup::{LOOKUP_NANOS, LookupGrant, LookupSource};
 pub use crate::wit as bindings;
 pub use crate::wit::World;
 pub use cache::{Cache, Origin};
-pub use calls::{ERROR_FIELD, Failure};
+pub use calls::ERROR_FIELD;
 pub use error::{CallError, LoadError};
 pub use instance::{Bindings, Function, Instance, Policy, System, Transformer};
+pub use isolate::Failure;
 pub use limits::Limits;
 pub use state::{DirGrant, Grants, HostState};
 pub use world::Interface;
@@ -221,20 +225,13 @@ impl Runtime {
         config: &str,
         grants: Grants,
     ) -> anyhow::Result<()> {
-        use crate::wit::{connector, entity_function, field_transform, merge_policy};
         match world {
             World::FieldTransform => self
-                .instance::<field_transform::FieldTransform>(plugin, config, grants)
-                .map(drop),
-            World::EntityFunction => self
-                .instance::<entity_function::EntityFunction>(plugin, config, grants)
-                .map(drop),
-            World::MergePolicy => self
-                .instance::<merge_policy::MergePolicy>(plugin, config, grants)
-                .map(drop),
-            World::Connector => self
-                .instance::<connector::Connector>(plugin, config, grants)
-                .map(drop),
+                .instance(plugin, config, grants)
+                .map(|_: Transformer| ()),
+            World::EntityFunction => self.instance(plugin, config, grants).map(|_: Function| ()),
+            World::MergePolicy => self.instance(plugin, config, grants).map(|_: Policy| ()),
+            World::Connector => self.instance(plugin, config, grants).map(|_: System| ()),
         }
     }
 }

@@ -1,7 +1,7 @@
 //! Which wasync world a component implements, read from its exports and imports.
 
 use super::error::LoadError;
-use crate::wit::{PACKAGE, VERSION, World, compatible};
+use crate::wit::{PACKAGE, VERSION, World, served};
 use serde::Serialize;
 use wasmtime::Engine;
 use wasmtime::component::Component;
@@ -65,7 +65,7 @@ pub fn inspect(engine: &Engine, component: &Component, name: &str) -> Result<Int
             continue;
         }
         match parsed.version {
-            Some(v) if compatible(v, VERSION) => worlds.push((world, v.to_owned())),
+            Some(v) if served(v) => worlds.push((world, v.to_owned())),
             _ => incompatible.push(export.clone()),
         }
     }

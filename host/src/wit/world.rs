@@ -4,8 +4,17 @@ use serde::Serialize;
 
 /// The WIT package this host speaks.
 pub const PACKAGE: &str = "wasync:plugin";
-/// The version of [`PACKAGE`] this host speaks.
-pub const VERSION: &str = "0.1.0";
+/// The version of [`PACKAGE`] this host speaks, and the SDKs build against.
+pub const VERSION: &str = "0.2.0";
+
+/// Every version of [`PACKAGE`] this host serves, newest first: components built for 0.1.0
+/// still load (published packages exist), called through the 0.1.0 bindings.
+pub const VERSIONS: [&str; 2] = [VERSION, "0.1.0"];
+
+/// Whether a component built against `found` can be served by this host.
+pub fn served(found: &str) -> bool {
+    VERSIONS.iter().any(|ours| compatible(found, ours))
+}
 
 /// The four kinds of plugin.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -81,5 +90,11 @@ mod tests {
         assert!(!compatible("1.0.0", "0.1.0"));
         assert!(compatible("1.4.0", "1.0.0"));
         assert!(!compatible("x", "0.1.0"));
+    }
+
+    #[test]
+    fn this_host_serves_both_versions_and_no_other() {
+        assert!(served("0.1.0") && served("0.1.3") && served("0.2.0") && served("0.2.1"));
+        assert!(!served("0.3.0") && !served("1.0.0"));
     }
 }

@@ -26,8 +26,15 @@ mod plugin {
         }
 
         fn apply(&self, value: Value) -> Result<Value, Error> {
+            self.apply_ref(wasync_sdk::ValueRef::from(&value))
+        }
+
+        /// Reads the text where the batch holds it: no copy of the input.
+        fn apply_ref(&self, value: wasync_sdk::ValueRef<'_>) -> Result<Value, Error> {
             Ok(match value {
-                Value::Text(text) => registrable_domain(&text).map_or(Value::Null, Value::Text),
+                wasync_sdk::ValueRef::Text(text) => {
+                    registrable_domain(text).map_or(Value::Null, Value::Text)
+                }
                 _ => Value::Null,
             })
         }

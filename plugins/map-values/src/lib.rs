@@ -75,7 +75,8 @@ fn normalise(key: &str, ignore_case: bool) -> std::borrow::Cow<'_, str> {
 mod plugin {
     use super::{Settings, Table};
     use serde_json::Value as Json;
-    use wasync_sdk::{Config, Error, Transform, Value};
+    use std::borrow::Cow;
+    use wasync_sdk::{Config, Error, Transform, Value, ValueRef};
 
     struct MapValues(Table<Value>);
 
@@ -99,16 +100,21 @@ mod plugin {
         }
 
         fn apply(&self, value: Value) -> Result<Value, Error> {
-            let key = match &value {
-                Value::Null => None,
-                Value::Text(t) => Some(t.clone()),
-                Value::Boolean(b) => Some(b.to_string()),
-                Value::Integer(n) => Some(n.to_string()),
-                Value::Float(x) => Some(x.to_string()),
-                Value::Timestamp(t) => Some(t.to_string()),
-                Value::Json(j) => Some(j.clone()),
+            self.apply_ref(ValueRef::from(&value))
+        }
+
+        /// Looks the value up where the batch holds it; copies it only when it passes
+        /// through unmapped.
+        fn apply_ref(&self, value: ValueRef<'_>) -> Result<Value, Error> {
+            let key: Option<Cow<'_, str>> = match value {
+                ValueRef::Null => None,
+                ValueRef::Text(t) | ValueRef::Json(t) => Some(t.into()),
+                ValueRef::Boolean(b) => Some(b.to_string().into()),
+                ValueRef::Integer(n) => Some(n.to_string().into()),
+                ValueRef::Float(x) => Some(x.to_string().into()),
+                ValueRef::Timestamp(t) => Some(t.to_string().into()),
             };
-            Ok(self.0.get(key.as_deref()).unwrap_or(value))
+            Ok(self.0.get(key.as_deref()).unwrap_or_else(|| value.into()))
         }
     }
 

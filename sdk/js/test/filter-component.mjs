@@ -31,9 +31,9 @@ try {
 execFileSync(
   join(sdk, 'node_modules', '.bin', 'jco'),
   ['transpile', component, '-o', join(work, 'out'), '--name', 'filter', '--quiet',
-    '--map', 'wasync:plugin/log@0.1.0=../stubs/log.js',
-    '--map', 'wasync:plugin/types@0.1.0=../stubs/types.js',
-    '--map', 'wasync:plugin/lookup@0.1.0=../stubs/lookup.js'],
+    '--map', 'wasync:plugin/log@0.2.0=../stubs/log.js',
+    '--map', 'wasync:plugin/types@0.2.0=../stubs/types.js',
+    '--map', 'wasync:plugin/lookup@0.2.0=../stubs/lookup.js'],
   { stdio: 'inherit' },
 );
 const { entity } = await import(join(work, 'out', 'filter.js'));

@@ -1,8 +1,11 @@
 """A test plugin whose transform raises: once inside the helpers (which turn the exception
 into an `error::other` result for that value) and once outside them (an uncaught exception,
-which componentize-py turns into a trap)."""
+which componentize-py turns into a trap).
 
-from wasync_plugin import as_text, transformer
+The outer resource is written by hand, so it gets the batch as it crosses the contract: one
+buffer (`docs/batch.md`), which `decode_values` reads."""
+
+from wasync_plugin import as_text, decode_values, transformer
 
 
 @transformer
@@ -25,6 +28,6 @@ class Transformer:
         return cls(_Guarded.create(config))
 
     def apply(self, values):
-        if any(as_text(v) == "unguarded" for v in values):
+        if any(as_text(v) == "unguarded" for v in decode_values(values)):
             raise RuntimeError("unguarded failure in apply")
         return self.guarded.apply(values)

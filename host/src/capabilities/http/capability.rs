@@ -67,16 +67,27 @@ impl Host for Http<'_> {
     }
 }
 
+/// 0.2.0's http is 0.1.0's under a new name.
+impl crate::wit::v0_2::http::Host for Http<'_> {
+    fn send(
+        &mut self,
+        request: crate::wit::v0_2::http::Request,
+    ) -> Result<crate::wit::v0_2::http::Response, Error> {
+        Host::send(self, request.into()).map(Into::into)
+    }
+}
+
 struct HasHttp;
 
 impl HasData for HasHttp {
     type Data<'a> = Http<'a>;
 }
 
-/// Links the http import, each call answered by the [`Http`] `get` gives.
+/// Links the http import of every version served, each call answered by the [`Http`] `get` gives.
 pub fn add_to_linker<T: 'static>(
     linker: &mut Linker<T>,
     get: fn(&mut T) -> Http<'_>,
 ) -> wasmtime::Result<()> {
-    http::add_to_linker::<T, HasHttp>(linker, get)
+    http::add_to_linker::<T, HasHttp>(linker, get)?;
+    crate::wit::v0_2::http::add_to_linker::<T, HasHttp>(linker, get)
 }

@@ -9,7 +9,7 @@
 //
 // Build: node sdk/js/build.mjs --wit wit --world connector --entry index.js --out plugin.wasm
 
-import { send } from 'wasync:plugin/http@0.1.0';
+import { send } from 'wasync:plugin/http@0.2.0';
 import { defineConnector, error, invalidConfig, invalidInput, PluginError, toJs, value } from 'wasync';
 
 const ENTITY = 'contacts';

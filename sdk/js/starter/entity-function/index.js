@@ -18,7 +18,7 @@ class RequireField {
 
   /// Runs once per record. `entity` is the unified entity of the pipeline (`Account`).
   /// Return `keep(record)`, `attach(record, unifiedId)` or `stop(reason)`, or throw to fail
-  /// this record alone. (Entity functions may also import `wasync:plugin/lookup@0.1.0` and
+  /// this record alone. (Entity functions may also import `wasync:plugin/lookup@0.2.0` and
   /// call `find(entity, match, limit)` to look unified records up, when the host grants it.)
   apply(entity, record) {
     if (record.deleted) return keep(record); // Deletes must reach the destination.

@@ -1,7 +1,9 @@
 """A wasync connector in Python: describes one entity, `items`, and has no records yet.
 
 Fill in `read` and `write_one` with calls to your system through the host's `http` import
-(`from wit_world.imports import http`), which the host grants per connector.
+(`from wit_world.imports import http`), which the host grants per connector. `read` answers a
+`Page` of records (`record(id, {...})`); `write_one` gets a `Change_Upsert` or a
+`Change_Delete` (both in `wasync_plugin`) and answers the external id written.
 
 componentize-py looks for the exported resource in the module named after the world's export,
 so this file must stay `external.py` and the class `System`.
