@@ -1,5 +1,6 @@
 //! `cargo bench --bench extract_domain`: extract-domain over 100,000 values through the WASM
 //! plugin against the same Rust code called natively, at batch sizes 1, 100 and 10,000;
+//! what crossing alone costs, and the same transform under `wasync:plugin@0.1.0` and 0.2.0;
 //! then the time to load the plugin cold and from the compile cache.
 //!
 //! Figures are best-of-N wall-clock times on a shared machine: compare the ratios printed in
@@ -27,6 +28,11 @@ fn best(mut f: impl FnMut()) -> Duration {
         })
         .min()
         .unwrap_or_default()
+}
+
+/// Best-of-ROUNDS nanoseconds per value of `f`, which transforms all VALUES.
+fn per_value(f: impl FnMut()) -> f64 {
+    best(f).as_secs_f64() * 1e9 / VALUES as f64
 }
 
 fn per_second(d: Duration) -> f64 {
@@ -86,22 +92,48 @@ fn main() -> anyhow::Result<()> {
     }
 
     // What crossing into the sandbox costs on its own: map-values with an empty table hands
-    // every value back unchanged: its time is mostly lowering, lifting and the SDK's glue.
+    // every value back unchanged: its time is mostly crossing and the SDK's glue.
     let identity = runtime.load("map-values")?;
     let mut echo = runtime.transformer(&identity, r#"{"map": {}}"#)?;
-    let crossing = best(|| {
+    let crossing = per_value(|| {
         for chunk in values.chunks(10_000) {
             black_box(echo.apply(chunk).expect("call"));
         }
     });
     println!(
-        "{:<22} {:>14.0} {:>12}",
-        "identity, batch 10000",
-        per_second(crossing),
-        format!(
-            "{:.0} ns/value",
-            crossing.as_secs_f64() * 1e9 / VALUES as f64
-        )
+        "{:<22} {:>14} {crossing:>5.0} ns/value",
+        "identity, batch 10000", ""
+    );
+
+    // The same work under both contracts: upper-casing built for wasync:plugin@0.1.0
+    // (a value at a time through the canonical ABI) and for 0.2.0 (one buffer a batch).
+    println!();
+    println!("crossing, batch 10000: upper-case text under each contract");
+    let mut under = Vec::new();
+    for (contract, component) in [
+        ("0.1.0", wasync_test_guests::LEGACY_TRANSFORM),
+        ("0.2.0", wasync_test_guests::UPPER),
+    ] {
+        let plugin = runtime.load(component)?;
+        anyhow::ensure!(plugin.interface().version == contract, "{component}");
+        let mut upper = runtime.transformer(&plugin, "{}")?;
+        let ns = per_value(|| {
+            for chunk in values.chunks(10_000) {
+                black_box(upper.apply(chunk).expect("call"));
+            }
+        });
+        under.push(ns);
+        println!(
+            "{:<22} {:>14} {ns:>5.0} ns/value",
+            format!("wasync:plugin@{contract}"),
+            ""
+        );
+    }
+    println!(
+        "{:<22} {:>14} {:>5.2}x faster",
+        "0.2.0 vs 0.1.0",
+        "",
+        under[0] / under[1]
     );
 
     let dir = tempfile::tempdir()?;

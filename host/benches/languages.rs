@@ -1,6 +1,7 @@
 //! `cargo bench --bench languages`: extract-domain in Rust, Python and JavaScript, through the
-//! host, at batch 10,000: the cost per value and its ratio to Rust; then each component's
-//! load time cold (compiled now, no cache) and from the compile cache.
+//! host, at batch 10,000: the cost per value and its ratio to Rust; a trivial transform in
+//! each, which is what the SDK itself costs; then each component's load time cold (compiled
+//! now, no cache) and from the compile cache.
 //!
 //! The Python and JavaScript twins are built (once, cached under the target dir) by the same
 //! builder as `tests/languages.rs`; their toolchains must be installed. Figures are best-of-N
@@ -9,13 +10,13 @@
 #[path = "support/corpus.rs"]
 mod corpus;
 #[path = "../../tests/languages_support/mod.rs"]
-#[allow(dead_code)] // the bench uses only the extract-domain twins
+#[allow(dead_code)] // the bench uses only the extract-domain and suffix twins
 mod languages_support;
 
-use languages_support::{JS_EXTRACT_DOMAIN, PY_EXTRACT_DOMAIN, component};
+use languages_support::{JS_EXTRACT_DOMAIN, JS_SUFFIX, PY_EXTRACT_DOMAIN, PY_SUFFIX, component};
 use std::time::{Duration, Instant};
 use wasync::Value;
-use wasync::plugin::{Cache, Limits, Origin, Plugin, Runtime, RuntimeOptions};
+use wasync::plugin::{Cache, Limits, Origin, Plugin, Runtime, RuntimeOptions, Transformer};
 
 const BATCH: usize = 10_000;
 const ROUNDS: usize = 5;
@@ -34,7 +35,11 @@ fn runtime(cache: Cache) -> anyhow::Result<Runtime> {
 
 /// Best-of-ROUNDS time of one batch call, per value.
 fn per_value(runtime: &Runtime, plugin: &Plugin, values: &[Value]) -> anyhow::Result<Duration> {
-    let mut transform = runtime.transformer(plugin, "{}")?;
+    best_of(&mut runtime.transformer(plugin, "{}")?, values)
+}
+
+/// Best-of-ROUNDS time of one batch call of a configured use, per value.
+fn best_of(transform: &mut Transformer, values: &[Value]) -> anyhow::Result<Duration> {
     transform.apply(values)?; // warm up: first call pays instantiation
     let mut best = Duration::MAX;
     for _ in 0..ROUNDS {
@@ -70,6 +75,26 @@ fn main() -> anyhow::Result<()> {
     println!("  rust        {:>9.2} µs  (1.0x)", micros(rust_cost));
     for (name, plugin) in [("python", &python), ("javascript", &js)] {
         let cost = per_value(&rt, plugin, &values)?;
+        println!(
+            "  {name:<11} {:>9.2} µs  ({:.1}x rust)",
+            micros(cost),
+            cost.as_secs_f64() / rust_cost.as_secs_f64()
+        );
+    }
+
+    // The SDKs' own cost: a transform that appends `-x` to text, the least an author's code
+    // can do, so its time per value is the batch crossing, decoding and encoding.
+    println!("a trivial transform (append `-x`), batch {BATCH}, best of {ROUNDS}, per value:");
+    let rust = rt.load(wasync_test_guests::UPPER)?;
+    let rust_cost = per_value(&rt, &rust, &values)?;
+    println!(
+        "  rust        {:>9.2} µs  (1.0x, upper-cases instead)",
+        micros(rust_cost)
+    );
+    for (name, twin) in [("python", PY_SUFFIX), ("javascript", JS_SUFFIX)] {
+        let plugin = rt.load_file(&component(twin))?;
+        let mut transform = rt.transformer(&plugin, r#"{"suffix": "-x"}"#)?;
+        let cost = best_of(&mut transform, &values)?;
         println!(
             "  {name:<11} {:>9.2} µs  ({:.1}x rust)",
             micros(cost),
