@@ -39,10 +39,7 @@ impl Transformer {
         let answer = answer?;
         let results = match answer {
             Answer::Typed(results) => results,
-            Answer::Batch(buf) => {
-                self.check(CALL, &buf.measured())?;
-                batch::decode_results(&buf).map_err(|e| self.malformed(CALL, e))?
-            }
+            Answer::Batch(buf) => self.read_batch(CALL, &buf, batch::decode_results)?,
         };
         self.check(CALL, &results.measured())?;
         self.expect_count(CALL, values.len(), results)
@@ -230,10 +227,7 @@ impl System {
         })?;
         let results = match answer {
             Answer::Typed(results) => results,
-            Answer::Batch(buf) => {
-                self.check(CALL, &buf.measured())?;
-                batch::decode_ids(&buf).map_err(|e| self.malformed(CALL, e))?
-            }
+            Answer::Batch(buf) => self.read_batch(CALL, &buf, batch::decode_ids)?,
         };
         self.check(CALL, &results.measured())?;
         self.expect_count(CALL, changes.len(), results)
@@ -267,9 +261,7 @@ impl System {
             Answer::Batch(Ok(groups)) => {
                 let mut changes = Vec::new();
                 for group in groups {
-                    self.check(CALL, &group.records.measured())?;
-                    let records = batch::decode_records(&group.records)
-                        .map_err(|e| self.malformed(CALL, e))?;
+                    let records = self.read_batch(CALL, &group.records, batch::decode_records)?;
                     changes.extend(records.into_iter().map(|record| EntityChange {
                         entity: group.entity.clone(),
                         record,

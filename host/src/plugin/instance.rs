@@ -155,6 +155,18 @@ impl<B: Bindings> Instance<B> {
         }
     }
 
+    /// Reads a batch a plugin answered with: a buffer over the output limits is refused
+    /// unread, one that breaks the layout as [`Instance::malformed`].
+    pub(crate) fn read_batch<T>(
+        &mut self,
+        call: &'static str,
+        buf: &[u8],
+        decode: impl FnOnce(&[u8]) -> Result<T, wasync_batch::DecodeError>,
+    ) -> Result<T, CallError> {
+        self.check(call, &buf.measured())?;
+        decode(buf).map_err(|e| self.malformed(call, e))
+    }
+
     /// Refuses an answer that breaks the batch layout. The instance that made it is thrown
     /// away: a plugin whose encoder is broken may be broken in other ways.
     pub(crate) fn malformed(

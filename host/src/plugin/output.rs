@@ -108,7 +108,7 @@ impl std::fmt::Display for Over {
 
 /// A batch as one buffer (`wasync:plugin@0.2.0`), before it is decoded: only its size, so
 /// that a buffer over the call's limit is dropped unread.
-impl Output for Vec<u8> {
+impl Output for [u8] {
     fn measure(&self, m: &mut Measure) {
         m.total += self.len();
     }

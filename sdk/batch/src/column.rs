@@ -1,4 +1,5 @@
-//! A column of values: one tag byte per row, then the rows' payloads in row order.
+//! A column of values: one tag byte per row, then the rows' payloads in row order. Writers
+//! write a column's tags and then its payloads straight into their one buffer.
 
 use crate::{ValueRef, put_text};
 
@@ -13,55 +14,6 @@ pub(crate) mod tag {
     pub const TEXT: u8 = 5;
     pub const TIMESTAMP: u8 = 6;
     pub const JSON: u8 = 7;
-}
-
-/// A column being written.
-#[derive(Debug, Default, Clone)]
-pub struct Column {
-    tags: Vec<u8>,
-    payload: Vec<u8>,
-}
-
-impl Column {
-    /// An empty column with room for `rows` rows.
-    pub fn with_capacity(rows: usize) -> Self {
-        Column {
-            tags: Vec::with_capacity(rows),
-            payload: Vec::with_capacity(rows * 8),
-        }
-    }
-
-    /// Appends a row holding `value`.
-    pub fn push(&mut self, value: ValueRef<'_>) {
-        self.tags.push(tag_of(value));
-        put_payload(&mut self.payload, value);
-    }
-
-    /// Appends a row where the field is absent.
-    pub fn push_absent(&mut self) {
-        self.tags.push(tag::ABSENT);
-    }
-
-    /// Its rows so far.
-    pub fn len(&self) -> usize {
-        self.tags.len()
-    }
-
-    /// Whether it has no rows.
-    pub fn is_empty(&self) -> bool {
-        self.tags.is_empty()
-    }
-
-    /// The bytes [`Column::write_to`] appends.
-    pub fn encoded_len(&self) -> usize {
-        self.tags.len() + self.payload.len()
-    }
-
-    /// Appends the column: its tags, then its payloads.
-    pub fn write_to(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(&self.tags);
-        out.extend_from_slice(&self.payload);
-    }
 }
 
 /// The tag of a row holding `value`.

@@ -14,7 +14,6 @@ mod decode;
 mod records;
 mod results;
 
-pub use column::Column;
 pub use decode::DecodeError;
 pub use records::{EncodeRecord, Records, decode_records, encode_records};
 pub use results::{ErrorKind, ErrorRef, decode_results, decode_results_with, encode_results};
@@ -54,13 +53,13 @@ pub enum ValueRef<'a> {
 }
 
 /// Encodes a batch of values (a transform's input).
-pub fn encode_values<'a>(values: impl IntoIterator<Item = ValueRef<'a>>) -> Vec<u8> {
-    let mut column = Column::default();
-    for value in values {
-        column.push(value);
-    }
-    let mut out = header(Kind::Values, column.len(), column.encoded_len());
-    column.write_to(&mut out);
+pub fn encode_values<'a, I>(values: I) -> Vec<u8>
+where
+    I: IntoIterator<Item = ValueRef<'a>>,
+    I::IntoIter: Clone,
+{
+    let mut out = Vec::new();
+    encode_values_into(values, &mut out);
     out
 }
 
@@ -74,9 +73,7 @@ where
 {
     let values = values.into_iter();
     out.clear();
-    out.extend_from_slice(&MAGIC);
-    out.push(Kind::Values as u8);
-    out.extend_from_slice(&[0; 4]);
+    put_header(out, Kind::Values, 0);
     let mut rows = 0;
     for value in values.clone() {
         out.push(column::tag_of(value));
@@ -109,10 +106,15 @@ pub fn decode_values_with<'a, T>(
 /// The header of a buffer of `kind` with `rows` rows, with room for `body` more bytes.
 fn header(kind: Kind, rows: usize, body: usize) -> Vec<u8> {
     let mut out = Vec::with_capacity(9 + body);
+    put_header(&mut out, kind, rows);
+    out
+}
+
+/// Appends the header of a buffer of `kind` with `rows` rows.
+fn put_header(out: &mut Vec<u8>, kind: Kind, rows: usize) {
     out.extend_from_slice(&MAGIC);
     out.push(kind as u8);
     out.extend_from_slice(&len_u32(rows).to_le_bytes());
-    out
 }
 
 /// A length or count as the layout writes it. Batches are bounded far below 4 GiB (a
