@@ -258,3 +258,36 @@ fn a_file_changed_under_the_index_is_not_read_as_its_records() -> Result<(), Rer
     assert!(index.live_line("a", &mut Cursor::new(&edited))?.is_some());
     Ok(())
 }
+
+#[test]
+fn finds_a_byte_a_word_at_a_time() {
+    let text = b"0123456789abcdef\nxyz\n";
+    for start in 0..text.len() {
+        let want = text[start..].iter().position(|&b| b == b'\n');
+        assert_eq!(find(&text[start..], b'\n'), want, "from {start}");
+    }
+    assert_eq!(find(b"", b'\n'), None);
+}
+
+/// Lines mostly repeat the keys of the line before; the index still finds every key new to
+/// it, wherever it comes, and none from a line that is not a record.
+#[test]
+fn finds_new_fields_whatever_the_lines_before_had() {
+    let index = index(concat!(
+        r#"{"Id": "a", "A": 1, "B": 2}"#,
+        "\n",
+        r#"{"Id": "b", "A": 1, "B": 2}"#,
+        "\n",
+        r#"{"Id": "c", "A": 1}"#,
+        "\n",
+        r#"{"Id": "d", "A": 1, "C": 3}"#,
+        "\n",
+        r#"{"Id": "e", "X": 1, "Y": "#,
+        "\n",
+        r#"{"Id": "f", "B": 2, "A": 1, "C": 3, "D": 4}"#,
+        "\n",
+        r#"{"Id": "g", "B": 2, "A": 1, "C": 3, "D": 4, "_deleted": false, "E": 5}"#,
+        "\n",
+    ));
+    assert_eq!(index.fields(), ["Id", "A", "B", "C", "D", "E"]);
+}
