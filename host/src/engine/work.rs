@@ -219,6 +219,41 @@ impl Work {
         self.set_as(op, field, value, stamp, plugin);
     }
 
+    /// Sets every field of `fields` on a record that has none yet, logging each as
+    /// [`set`](Self::set) would, in their order; `fields` are sorted by name, each once
+    /// (as a source's mappings are). The record's maps are built at once: inserting a field
+    /// at a time into them was a sixth of stage 3.
+    pub fn set_all(&mut self, fields: Mapped, stamp: &Stamp) {
+        debug_assert!(self.after.fields.is_empty() && self.after.meta.is_empty());
+        debug_assert!(fields.windows(2).all(|w| w[0].0 < w[1].0));
+        let op = if self.before.as_ref().is_none_or(|b| b.deleted) {
+            "create"
+        } else {
+            "update"
+        };
+        if !fields.is_empty() && *self.after.source != *stamp.source {
+            self.after.source = stamp.source.to_string();
+        }
+        let keep_new = !value_is_the_records(op, false);
+        let mut values = Vec::with_capacity(fields.len());
+        let mut stamps = Vec::with_capacity(fields.len());
+        self.ops.reserve(fields.len());
+        for (field, value, plugin) in fields {
+            self.ops.push(Op {
+                op,
+                field: Some(field.clone()),
+                old: None,
+                new: keep_new.then(|| value.clone()),
+                source: stamp.source.clone(),
+                plugin,
+            });
+            stamps.push((field.clone(), stamp.clone()));
+            values.push((field, value));
+        }
+        self.after.fields = values.into_iter().collect();
+        self.after.meta = stamps.into_iter().collect();
+    }
+
     /// Sets a field, logging the change as `op`.
     pub fn set_as(
         &mut self,
