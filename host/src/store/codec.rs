@@ -59,9 +59,37 @@ pub fn encode_fields(fields: &BTreeMap<String, Value>) -> String {
 /// straight into [`Value`]s; only the rare object (a timestamp, nested JSON) goes through
 /// [`decode_value`].
 pub fn decode_fields(text: &str) -> BTreeMap<String, Value> {
-    serde_json::from_str::<BTreeMap<String, Decoded>>(text)
-        .map(|map| map.into_iter().map(|(k, v)| (k, v.0)).collect())
+    // Pairs first, then the map built at once (they are stored sorted; a repeated key keeps
+    // its last value, as inserting would): inserting one at a time, then mapping the values
+    // into a second map, was most of reading a record.
+    serde_json::from_str::<Pairs>(text)
+        .map(|pairs| pairs.0.into_iter().collect())
         .unwrap_or_default()
+}
+
+/// A stored record's fields, in the order stored.
+struct Pairs(Vec<(String, Value)>);
+
+impl<'de> Deserialize<'de> for Pairs {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct PairsVisitor;
+        impl<'de> Visitor<'de> for PairsVisitor {
+            type Value = Pairs;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an object of stored values")
+            }
+
+            fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Pairs, A::Error> {
+                let mut pairs = Vec::with_capacity(map.size_hint().unwrap_or(16));
+                while let Some((name, Decoded(value))) = map.next_entry::<String, Decoded>()? {
+                    pairs.push((name, value));
+                }
+                Ok(Pairs(pairs))
+            }
+        }
+        deserializer.deserialize_map(PairsVisitor)
+    }
 }
 
 /// A value in its stored form, for writing: the same JSON as [`encode_value`].
@@ -152,6 +180,23 @@ impl<'de> Visitor<'de> for DecodedVisitor {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Fields read back as a map, whatever order they were stored in; a key stored twice
+    /// keeps its last value, and text that is not an object reads as no fields.
+    #[test]
+    fn fields_read_back_as_stored() {
+        let fields = decode_fields(r#"{"b": 1, "a": {"$ts": 5}, "b": "two", "c": null}"#);
+        let want: BTreeMap<String, Value> = [
+            ("a".to_owned(), Value::Timestamp(5)),
+            ("b".to_owned(), Value::Text("two".into())),
+            ("c".to_owned(), Value::Null),
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(fields, want);
+        assert_eq!(decode_fields(&encode_fields(&want)), want);
+        assert!(decode_fields("[1]").is_empty() && decode_fields("{\"a\": ").is_empty());
+    }
 
     #[test]
     fn every_value_keeps_its_type() {

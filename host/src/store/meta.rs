@@ -86,6 +86,10 @@ pub fn decode(text: &str, fields: &BTreeMap<String, Value>) -> BTreeMap<String, 
         }
     }
     if let Some(stamp) = implicit {
+        if meta.is_empty() {
+            // The common case: one stamp for every field, the map built at once.
+            return fields.keys().map(|f| (f.clone(), stamp.clone())).collect();
+        }
         for field in fields.keys() {
             if !meta.contains_key(field) {
                 meta.insert(field.clone(), stamp.clone());
