@@ -2,7 +2,7 @@
 //! merges, the transaction log and the quarantine, in one store transaction.
 
 use super::work::Cycle;
-use crate::store::{FieldChange, NewEntry};
+use crate::store::{FieldChange, Mapping, NewEntry};
 use std::collections::BTreeMap;
 
 /// Saves the batch; counts what was created, updated and deleted.
@@ -37,9 +37,10 @@ pub fn save(cx: &mut Cycle<'_>) -> anyhow::Result<()> {
     }
     report.quarantined += batch.quarantined.len() as u64;
     store.transaction(|tx| {
+        let mut saver = tx.saver()?;
         for (id, w) in &batch.work {
             if !w.ops.is_empty() {
-                tx.put_record(&p.entity, &w.after)?;
+                saver.put_record(&p.entity, &w.after)?;
             }
             // A row per run of changes with one op and source: a create is one row.
             for run in w.ops.chunk_by(|a, b| a.op == b.op && a.source == b.source) {
@@ -60,17 +61,17 @@ pub fn save(cx: &mut Cycle<'_>) -> anyhow::Result<()> {
                     op: run[0].op,
                     source: &run[0].source,
                 };
-                tx.log(&entry, &changes)?;
+                saver.log(&entry, &changes)?;
             }
             for m in &w.mappings {
-                tx.map_id(
-                    &m.connector,
-                    &m.entity,
-                    &m.external_id,
-                    &p.entity,
-                    &final_id(id),
-                    m.seen.as_deref(),
-                )?;
+                saver.map_id(&Mapping {
+                    connector: &m.connector,
+                    entity: &m.entity,
+                    external_id: &m.external_id,
+                    unified_entity: &p.entity,
+                    unified_id: &final_id(id),
+                    seen: m.seen.as_deref(),
+                })?;
             }
             if let Some(keys) = &w.keys {
                 tx.set_match_keys(&p.entity, id, keys)?;

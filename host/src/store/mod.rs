@@ -11,6 +11,7 @@ mod intake;
 mod lookup;
 mod meta;
 mod quarantine;
+mod saver;
 mod schema;
 mod snapshot;
 mod txlog;
@@ -22,6 +23,7 @@ pub use error::StoreError;
 pub use intake::{Intake, Received};
 pub use lookup::lookup_matches;
 pub use quarantine::Quarantined;
+pub use saver::{Mapping, Saver};
 pub use snapshot::Snapshot;
 pub use txlog::{FieldChange, LogEntry, NewEntry, value_is_the_records};
 pub use watermarks::Endpoint;
@@ -266,24 +268,11 @@ impl Tx<'_> {
 
     /// Inserts or replaces a unified record.
     pub fn put_record(&self, entity: &str, record: &Unified) -> rusqlite::Result<()> {
-        let meta = meta::encode(&record.meta, &record.fields);
-        self.0
-            .prepare_cached(
-                "INSERT INTO records (entity, id, fields, meta, source, created, updated, deleted)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-                 ON CONFLICT (entity, id) DO UPDATE SET fields = ?3, meta = ?4, source = ?5, updated = ?7, deleted = ?8",
-            )?
-            .execute(params![
-                entity,
-                record.id,
-                codec::encode_fields(&record.fields),
-                meta,
-                record.source,
-                record.created,
-                record.updated,
-                record.deleted
-            ])?;
-        Ok(())
+        saver::put_record(
+            &mut *self.0.prepare_cached(saver::PUT_RECORD)?,
+            entity,
+            record,
+        )
     }
 
     /// The unified id mapped to an external record, and the watermark (JSON) of the last
@@ -326,14 +315,15 @@ impl Tx<'_> {
         unified_id: &str,
         seen: Option<&str>,
     ) -> rusqlite::Result<()> {
-        self.0
-            .prepare_cached(
-                "INSERT INTO id_map (connector, external_entity, external_id, entity, unified_id, seen) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                 ON CONFLICT (connector, external_entity, external_id)
-                 DO UPDATE SET entity = ?4, unified_id = ?5, seen = COALESCE(?6, seen)",
-            )?
-            .execute(params![connector, entity, external_id, unified_entity, unified_id, seen])?;
-        Ok(())
+        let mapping = saver::Mapping {
+            connector,
+            entity,
+            external_id,
+            unified_entity,
+            unified_id,
+            seen,
+        };
+        saver::map_id(&mut *self.0.prepare_cached(saver::MAP_ID)?, &mapping)
     }
 
     /// Moves every ID mapping of `from` to `to` (a merge's loser to its winner).

@@ -123,6 +123,29 @@ fn encode_changes(op: &str, changes: &[FieldChange<'_>]) -> String {
     serde_json::to_string(&logged).unwrap_or_else(|_| "[]".into())
 }
 
+/// Appends a log row.
+pub(in crate::store) const LOG_ROW: &str =
+    "INSERT INTO txlog (cycle, at, entity, record_id, op, source, changes)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+
+/// Appends a log row by `stmt`, prepared from [`LOG_ROW`].
+pub(in crate::store) fn log_row(
+    stmt: &mut rusqlite::Statement<'_>,
+    e: &NewEntry<'_>,
+    changes: &[FieldChange<'_>],
+) -> rusqlite::Result<()> {
+    stmt.execute(params![
+        e.cycle,
+        e.at,
+        e.entity,
+        e.record_id,
+        e.op,
+        e.source,
+        encode_changes(e.op, changes)
+    ])?;
+    Ok(())
+}
+
 /// The newest `?1` log rows.
 const LOG: &str = "SELECT seq, cycle, at, entity, record_id, op, source, changes FROM txlog
      ORDER BY seq DESC LIMIT ?1";
@@ -137,21 +160,7 @@ impl Tx<'_> {
     /// the next one. A create's new values are read back as the record's, so the caller
     /// saves the record in the same transaction and logs every later change of it.
     pub fn log(&self, e: &NewEntry<'_>, changes: &[FieldChange<'_>]) -> rusqlite::Result<()> {
-        self.0
-            .prepare_cached(
-                "INSERT INTO txlog (cycle, at, entity, record_id, op, source, changes)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            )?
-            .execute(params![
-                e.cycle,
-                e.at,
-                e.entity,
-                e.record_id,
-                e.op,
-                e.source,
-                encode_changes(e.op, changes)
-            ])?;
-        Ok(())
+        log_row(&mut *self.0.prepare_cached(LOG_ROW)?, e, changes)
     }
 
     /// The last position in the transaction log (0 when empty).
