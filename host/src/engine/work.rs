@@ -339,3 +339,43 @@ impl Outgoing {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fields(plugin: &Option<Arc<str>>) -> Mapped {
+        vec![
+            (
+                "Domain".into(),
+                Value::Text("acme.com".into()),
+                plugin.clone(),
+            ),
+            ("Name".into(), Value::Text("Acme".into()), None),
+            ("Size".into(), Value::Integer(5), None),
+        ]
+    }
+
+    /// Setting a record's fields at once leaves it, and its log, as setting them one at a
+    /// time does: for a new record (a create, whose values the log takes from the record)
+    /// and for a stored one with no fields (an update, whose log keeps the values).
+    #[test]
+    fn set_all_is_set_field_by_field() {
+        let stamp = Stamp {
+            source: "s/Account".into(),
+            at: 7,
+        };
+        let plugin: Option<Arc<str>> = Some("extract-domain@1".into());
+        let stored = Work::new("u", "other/x", 1).after;
+        for start in [Work::new("u", "other/x", 1), Work::existing(stored)] {
+            let (mut one, mut all) = (start.clone(), start);
+            for (name, value, made_by) in fields(&plugin) {
+                one.set(&name, value, stamp.clone(), made_by);
+            }
+            all.set_all(fields(&plugin), &stamp);
+            assert_eq!(all.after, one.after);
+            assert_eq!(all.ops, one.ops);
+            assert_eq!(all.after.source, "s/Account");
+        }
+    }
+}
