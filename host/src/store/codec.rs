@@ -61,7 +61,7 @@ pub fn encode_fields(fields: &BTreeMap<String, Value>) -> String {
 pub fn decode_fields(text: &str) -> BTreeMap<String, Value> {
     // Pairs first, then the map built at once (they are stored sorted; a repeated key keeps
     // its last value, as inserting would): inserting one at a time, then mapping the values
-    // into a second map, was most of reading a record.
+    // into a second map, was a third of reading a record.
     serde_json::from_str::<Pairs>(text)
         .map(|pairs| pairs.0.into_iter().collect())
         .unwrap_or_default()
