@@ -211,12 +211,17 @@ impl Work {
 
     /// Sets a field, logging the change (a create or an update); `plugin` made the value.
     pub fn set(&mut self, field: &str, value: Value, stamp: Stamp, plugin: Option<Arc<str>>) {
-        let op = if self.before.as_ref().is_none_or(|b| b.deleted) {
+        self.set_as(self.set_op(), field, value, stamp, plugin);
+    }
+
+    /// How setting a field is logged: a create for a record new or deleted before the
+    /// cycle, else an update.
+    fn set_op(&self) -> &'static str {
+        if self.before.as_ref().is_none_or(|b| b.deleted) {
             "create"
         } else {
             "update"
-        };
-        self.set_as(op, field, value, stamp, plugin);
+        }
     }
 
     /// Sets every field of `fields` on a record that has none yet, logging each as
@@ -226,11 +231,7 @@ impl Work {
     pub fn set_all(&mut self, fields: Mapped, stamp: &Stamp) {
         debug_assert!(self.after.fields.is_empty() && self.after.meta.is_empty());
         debug_assert!(fields.windows(2).all(|w| w[0].0 < w[1].0));
-        let op = if self.before.as_ref().is_none_or(|b| b.deleted) {
-            "create"
-        } else {
-            "update"
-        };
+        let op = self.set_op();
         if !fields.is_empty() && *self.after.source != *stamp.source {
             self.after.source = stamp.source.to_string();
         }
