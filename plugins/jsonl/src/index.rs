@@ -8,7 +8,7 @@
 
 use crate::line::{DELETED_MARKER, Version, broken_record, record_fields, scan_line};
 use crate::settings::EntitySettings;
-use crate::span::{Reread, Source, Span, read_each};
+use crate::span::{Reread, Source, Span, read_each, word};
 use crate::value::Mark;
 use std::collections::btree_map::Entry as Slot;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -343,7 +343,6 @@ impl Ord for IdKey {
         let (a, b) = (self.0.as_bytes(), other.0.as_bytes());
         a.len().cmp(&b.len()).then_with(|| {
             let (mut x, mut y) = (a.chunks_exact(8), b.chunks_exact(8));
-            let word = |w: &[u8]| u64::from_le_bytes(w.try_into().unwrap_or_default());
             for (p, q) in x.by_ref().zip(y.by_ref()) {
                 let (p, q) = (word(p), word(q));
                 if p != q {
@@ -392,9 +391,8 @@ const fn zero_byte(word: u64) -> u64 {
 /// search for each line's end was a tenth of taking a file in.
 fn find(bytes: &[u8], byte: u8) -> Option<usize> {
     let mut at = 0;
-    while let Some(word) = bytes.get(at..at + 8) {
-        let word = u64::from_le_bytes(word.try_into().unwrap_or_default());
-        if zero_byte(word ^ repeat(byte)) != 0 {
+    while let Some(chunk) = bytes.get(at..at + 8) {
+        if zero_byte(word(chunk) ^ repeat(byte)) != 0 {
             break;
         }
         at += 8;

@@ -78,6 +78,12 @@ impl Span {
     }
 }
 
+/// The eight bytes of `bytes` (which must hold eight) as one little-endian word, for code
+/// that looks at a line eight bytes at a time.
+pub fn word(bytes: &[u8]) -> u64 {
+    u64::from_le_bytes(bytes.try_into().unwrap_or_default())
+}
+
 /// A hash of a line, a word at a time (the multiply-and-rotate of rustc's FxHash). It tells
 /// a line from what else an edit left at its offset, not from an adversary: every line is
 /// hashed when taken in and when read back, and SipHash was a tenth of a load's start.
@@ -85,9 +91,7 @@ fn hash(bytes: &[u8]) -> u64 {
     const K: u64 = 0x517c_c1b7_2722_0a95;
     let mix = |h: u64, word: u64| (h.rotate_left(5) ^ word).wrapping_mul(K);
     let mut words = bytes.chunks_exact(8);
-    let mut h = words.by_ref().fold(0, |h, w| {
-        mix(h, u64::from_le_bytes(w.try_into().unwrap_or_default()))
-    });
+    let mut h = words.by_ref().fold(0, |h, w| mix(h, word(w)));
     for &b in words.remainder() {
         h = mix(h, u64::from(b));
     }
