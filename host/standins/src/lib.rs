@@ -12,6 +12,9 @@
 //!   `POST /oauth/v1/token`, the ten-secondly, search and daily limits, and webhook
 //!   delivery (v3-signed event batches, retried with backoff) to a
 //!   [`hubspot::WebhookTarget`].
+//! - [`rest::start`]: a generic paged JSON API (any entity) with six paging styles (cursor
+//!   field, next-page URL, `Link` header, offset, page number, filter body), soft deletes,
+//!   and faults of its own (pages that end early, cursors that repeat).
 //! - [`seed::companies`]: deterministic, realistic companies to fill them with.
 //! - [`collector::Collector`]: an HTTP collector that keeps what it is sent.
 //! - [`webhooks`]: request signatures as webhook senders make them.
@@ -37,6 +40,7 @@
 
 pub mod collector;
 pub mod hubspot;
+pub mod rest;
 pub mod salesforce;
 pub mod seed;
 mod server;
