@@ -12,11 +12,14 @@ mod collections;
 mod query;
 mod schema;
 mod soql;
+mod usage;
 
 use std::collections::{HashMap, VecDeque};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::ops::Deref;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::http::Method;
 use serde::Serialize;
@@ -85,6 +88,7 @@ pub fn start_on(addr: SocketAddr, options: Options) -> std::io::Result<Salesforc
     let org = Arc::new(Org {
         url,
         daily_limit: options.daily_limit,
+        passed_ms: AtomicI64::new(0),
         state: Mutex::new(OrgState::default()),
     });
     let server = Server::serve(listener, Arc::clone(&core), Arc::clone(&org))?;
@@ -156,9 +160,17 @@ impl Salesforce {
             .collect()
     }
 
-    /// API requests counted against the daily limit so far.
+    /// API requests counted against the daily limit: those of the last 24 hours.
     pub fn calls(&self) -> u64 {
-        lock(&self.org.state).calls
+        let now = self.org.now_ms();
+        lock(&self.org.state).usage.count(now)
+    }
+
+    /// Moves the org's limit window on by `elapsed`, as if that much time had passed since
+    /// the requests made so far (Salesforce counts requests over a rolling 24 hours).
+    pub fn pass_time(&self, elapsed: Duration) {
+        let ms = i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX);
+        self.org.passed_ms.fetch_add(ms, Ordering::SeqCst);
     }
 
     fn server_now(&self) -> i64 {
@@ -198,6 +210,8 @@ impl Salesforce {
 pub(crate) struct Org {
     url: String,
     daily_limit: u64,
+    /// Time passed by [`Salesforce::pass_time`], added to the clock of the limit window.
+    passed_ms: AtomicI64,
     state: Mutex<OrgState>,
 }
 
@@ -274,7 +288,7 @@ struct OrgState {
     tables: Vec<Table>,
     cursors: VecDeque<query::Cursor>,
     next_cursor: u64,
-    calls: u64,
+    usage: usage::Usage,
 }
 
 impl Default for OrgState {
@@ -283,7 +297,7 @@ impl Default for OrgState {
             tables: (0..SOBJECTS.len()).map(Table::new).collect(),
             cursors: VecDeque::new(),
             next_cursor: FIRST_RECORD_NUMBER,
-            calls: 0,
+            usage: usage::Usage::default(),
         }
     }
 }
@@ -332,8 +346,16 @@ struct TokenResponse<'a> {
 
 impl Org {
     fn limit_info(&self) -> String {
-        let calls = lock(&self.state).calls;
+        let calls = lock(&self.state).usage.total();
         format!("api-usage={calls}/{}", self.daily_limit)
+    }
+
+    /// Now, for the limit window: the real time plus any passed by a test.
+    fn now_ms(&self) -> i64 {
+        let real = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+        real.saturating_add(self.passed_ms.load(Ordering::SeqCst))
     }
 
     fn token(&self, core: &Core, req: &Incoming) -> Reply {
@@ -376,15 +398,16 @@ impl Org {
             return error(401, "INVALID_SESSION_ID", "Session expired or invalid")
                 .with("www-authenticate", "Token");
         }
+        let now = self.now_ms();
         let mut state = lock(&self.state);
-        if state.calls >= self.daily_limit {
+        if state.usage.count(now) >= self.daily_limit {
             return error(
                 403,
                 "REQUEST_LIMIT_EXCEEDED",
                 "TotalRequests Limit exceeded.",
             );
         }
-        state.calls += 1;
+        state.usage.add(now);
         match req.parts().as_slice() {
             ["services", "data"] if req.method == Method::GET => Reply::json(
                 200,

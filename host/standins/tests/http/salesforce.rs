@@ -520,6 +520,16 @@ fn auth_daily_limit_headers_and_the_request_log() {
         Some("api-usage=3/3")
     );
     assert_eq!(org.calls(), 3);
+    // The limit counts the last 24 hours, not the calendar day: a day on, the calls made
+    // have left the count.
+    org.pass_time(std::time::Duration::from_secs(23 * 3600));
+    assert_eq!(org.calls(), 3);
+    org.pass_time(std::time::Duration::from_secs(3600));
+    assert_eq!(org.calls(), 0);
+    assert_eq!(
+        api.get(&format!("{DATA}/sobjects/Account/describe")).status,
+        200
+    );
 
     let log: Vec<(String, u16)> = org
         .requests()
@@ -533,7 +543,8 @@ fn auth_daily_limit_headers_and_the_request_log() {
             ("GET".into(), 200),
             ("GET".into(), 404),
             ("GET".into(), 404),
-            ("GET".into(), 403)
+            ("GET".into(), 403),
+            ("GET".into(), 200)
         ]
     );
     assert_eq!(
