@@ -135,7 +135,7 @@ fn errors_say_what_and_where_and_exit_non_zero() {
     let out = wasync(&["plugin", "call", "no-such-plugin"], "");
     assert!(!out.status.success());
     assert!(
-        stderr(&out).contains("error: no plugin `no-such-plugin`: not a file, and not a first-party plugin (those are: attach-record, extract-domain, filter, hubspot, jsonl, map-values, merge, salesforce, webhook)"),
+        stderr(&out).contains("error: no plugin `no-such-plugin`: not a file, and not a first-party plugin (those are: attach-record, extract-domain, filter, hubspot, jsonl, map-values, merge, rest, salesforce, webhook)"),
         "{}",
         stderr(&out)
     );
@@ -155,7 +155,7 @@ fn list_names_the_first_party_plugins() {
     let out = wasync(&["plugin", "list"], "");
     assert_eq!(
         stdout(&out),
-        "attach-record\nextract-domain\nfilter\nhubspot\njsonl\nmap-values\nmerge\nsalesforce\nwebhook\n"
+        "attach-record\nextract-domain\nfilter\nhubspot\njsonl\nmap-values\nmerge\nrest\nsalesforce\nwebhook\n"
     );
 }
 

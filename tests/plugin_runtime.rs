@@ -522,7 +522,7 @@ fn garbage_is_not_a_component() {
     let unknown = runtime().load("no-such-plugin").err().expect("refused");
     assert!(
         unknown.to_string().ends_with(
-            "(those are: attach-record, extract-domain, filter, hubspot, jsonl, map-values, merge, salesforce, webhook)"
+            "(those are: attach-record, extract-domain, filter, hubspot, jsonl, map-values, merge, rest, salesforce, webhook)"
         ),
         "{unknown}"
     );

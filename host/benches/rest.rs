@@ -12,7 +12,8 @@
 //!   saying why, when it cannot be).
 //!
 //! Prints records/s, the API calls each made (the stand-in's request log) against the
-//! fewest the paging allows, and peak RSS. `WASYNC_REST_PEERS=0` runs wasync only.
+//! fewest the paging allows, and peak RSS. `WASYNC_REST_PEERS=0` runs wasync only;
+//! `WASYNC_REST_SHOW=1` prints every request each tool made.
 //! Wall-clock figures on a shared machine: compare the ratios within one run.
 
 #[path = "support/peers.rs"]
@@ -182,7 +183,8 @@ fn counted(api: &RestApi, f: impl FnOnce() -> anyhow::Result<Run>) -> anyhow::Re
     let run = f()?;
     if std::env::var_os("WASYNC_REST_SHOW").is_some() {
         for r in api.requests() {
-            println!("{} {} {}", r.status, r.method, &r.path[..r.path.len().min(120)]);
+            let path: String = r.path.chars().take(120).collect();
+            println!("{} {} {path}", r.status, r.method);
         }
     }
     Ok((run, api.requests().len()))

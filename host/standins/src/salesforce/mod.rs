@@ -45,7 +45,8 @@ pub struct Options {
     pub tokens: Vec<String>,
     /// The connected app whose refresh token the token endpoint accepts.
     pub oauth: Option<OAuthClient>,
-    /// The org's daily API request limit; past it, requests get 403 `REQUEST_LIMIT_EXCEEDED`.
+    /// The org's daily API request limit, counted over a rolling 24 hours as Salesforce
+    /// does; past it, requests get 403 `REQUEST_LIMIT_EXCEEDED`.
     pub daily_limit: u64,
 }
 
