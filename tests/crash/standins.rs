@@ -26,6 +26,7 @@ pub fn start(data: &Data) -> Systems {
         tokens: Vec::new(),
         oauth: Some(wasync::demo::oauth_client()),
         daily_limit: 1_000_000,
+        ..salesforce::Options::default()
     })
     .expect("salesforce stand-in");
     let hs = hubspot::start(hubspot::Options {

@@ -240,6 +240,9 @@ pub(crate) struct Incoming {
     pub query: Vec<(String, String)>,
     pub headers: HeaderMap,
     pub body: Bytes,
+    /// Bytes of the request line's target (path and query, as sent) and of its headers:
+    /// what a server's limit on a request's head measures.
+    pub head_len: usize,
 }
 
 impl Incoming {
@@ -492,12 +495,19 @@ async fn serve<S: System>(State(app): State<Arc<App<S>>>, request: Request) -> R
                 .query()
                 .and_then(|q| serde_urlencoded::from_str::<Vec<(String, String)>>(q).ok())
                 .unwrap_or_default();
+            let head_len = logged_path.len()
+                + parts
+                    .headers
+                    .iter()
+                    .map(|(name, value)| name.as_str().len() + value.len() + 4)
+                    .sum::<usize>();
             let incoming = Incoming {
                 method: parts.method,
                 segments,
                 query,
                 headers: parts.headers,
                 body,
+                head_len,
             };
             app.core.respond(app.system.as_ref(), &incoming)
         }

@@ -20,6 +20,9 @@
 //!   host, without a path; a trailing `/` is fine. Requests go to
 //!   `{instance_url}/services/data/{api_version}/...`.
 //! - `api_version` (string, default `v62.0`): the REST API version.
+//! - `max_url_bytes` (integer, default 14000): the longest query URL sent. Salesforce refuses
+//!   a request whose URI and headers pass 16,384 bytes (414), which a wide object's every
+//!   field reaches; a query that would be longer selects `FIELDS(ALL)` instead (see Reading).
 //! - `entities` (object, required, not empty): the sObjects to sync, by API name
 //!   (`Account`, `Invoice__c`). Only these are described, read or written.
 //!   - `fields` (list of field API names, optional): the fields to read. Without it, every
@@ -55,7 +58,10 @@
 //! ```
 //!
 //! without the cursor part when the request has none and without `<= U` when it has no
-//! bound. The cursor's watermark and the bound are timestamps, or RFC 3339 text taken as
+//! bound. When the URL would pass `max_url_bytes`, the query selects `FIELDS(ALL)`, which
+//! Salesforce serves at most 200 rows a query (`LIMIT` at most 200), and the fields not
+//! asked for are dropped from the records: a read of a very wide object costs a call per
+//! 200 records instead of per 2,000. The cursor's watermark and the bound are timestamps, or RFC 3339 text taken as
 //! one; they go into SOQL with milliseconds (Salesforce's precision), so a watermark read
 //! from Salesforce is exact, and one with a sub-millisecond part keeps its meaning (see
 //! `soql`). The connector follows `nextRecordsUrl` only while the page has fewer than

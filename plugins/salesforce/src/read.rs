@@ -1,7 +1,7 @@
 //! `read`: one `queryAll` keyset query per call, its chunks followed until the page is full.
 
 use crate::describe::{DELETED, FieldType, ID, SObject, WATERMARK};
-use crate::soql::{self, Window};
+use crate::soql::{self, Select, Window};
 use crate::{Salesforce, errors, values};
 use serde::Deserialize;
 use serde_json::{Map, Value as Json};
@@ -46,9 +46,26 @@ pub fn read(sf: &Salesforce, sobject: &SObject, request: &ReadRequest) -> Result
         until,
         limit: request.limit,
     };
-    let query = soql::select(sobject, &window)?;
-    let limit = usize::try_from(request.limit).unwrap_or(usize::MAX);
-    let batch_size = request.limit.clamp(BATCH_SIZE_RANGE.0, BATCH_SIZE_RANGE.1);
+    let url = |select| -> Result<String, Error> {
+        let query = soql::select(sobject, &window, select)?;
+        Ok(format!(
+            "{}/queryAll?q={}",
+            sf.base_url(),
+            soql::encode_query_value(&query)
+        ))
+    };
+    // A field list too long for a URL (Salesforce's 16 KB on URI and headers): FIELDS(ALL),
+    // 200 records a query, keeping the fields asked for.
+    let (select, first) = match url(Select::Named)? {
+        named if named.len() <= sf.settings.max_url_bytes => (Select::Named, named),
+        _ => (Select::All, url(Select::All)?),
+    };
+    let limit = match select {
+        Select::Named => request.limit,
+        Select::All => request.limit.min(soql::FIELDS_ALL_LIMIT),
+    };
+    let batch_size = limit.clamp(BATCH_SIZE_RANGE.0, BATCH_SIZE_RANGE.1);
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
     let headers = vec![(
         "Sforce-Query-Options".to_owned(),
         format!("batchSize={batch_size}"),
@@ -56,16 +73,12 @@ pub fn read(sf: &Salesforce, sobject: &SObject, request: &ReadRequest) -> Result
     let what = format!("queryAll {}", sobject.name);
 
     let mut records = Vec::new();
-    let mut url = Some(format!(
-        "{}/queryAll?q={}",
-        sf.base_url(),
-        soql::encode_query_value(&query)
-    ));
+    let mut url = Some(first);
     while let Some(next) = url.take() {
         let response = sf.call("GET", next, headers.clone(), None)?;
         let chunk: QueryResult = errors::parse(response, &what)?;
         for object in chunk.records {
-            records.push(record(sobject, object)?);
+            records.push(record(sobject, object, select)?);
         }
         if !chunk.done && records.len() < limit {
             url = chunk
@@ -81,9 +94,14 @@ pub fn read(sf: &Salesforce, sobject: &SObject, request: &ReadRequest) -> Result
     })
 }
 
-/// A record of a query result: every selected field (`attributes` dropped), the id from
-/// `Id`, the watermark from `SystemModstamp`, deleted when `IsDeleted` is true.
-fn record(sobject: &SObject, mut object: Map<String, Json>) -> Result<Record, Error> {
+/// A record of a query result: every selected field (`attributes` dropped; with
+/// `FIELDS(ALL)`, every field not asked for too), the id from `Id`, the watermark from
+/// `SystemModstamp`, deleted when `IsDeleted` is true.
+fn record(
+    sobject: &SObject,
+    mut object: Map<String, Json>,
+    select: Select,
+) -> Result<Record, Error> {
     object.remove("attributes");
     let id = match object.get(ID) {
         Some(Json::String(id)) if !id.is_empty() => id.clone(),
@@ -109,11 +127,14 @@ fn record(sobject: &SObject, mut object: Map<String, Json>) -> Result<Record, Er
             });
         }
     }
-    // Salesforce spells keys as describe does, so nothing is left; if it were, keep it.
-    fields.extend(object.into_iter().map(|(name, json)| Field {
-        name,
-        value: values::read(FieldType::Text, json),
-    }));
+    // Salesforce spells keys as describe does, so nothing asked for is left; if it were,
+    // keep it.
+    if select == Select::Named {
+        fields.extend(object.into_iter().map(|(name, json)| Field {
+            name,
+            value: values::read(FieldType::Text, json),
+        }));
+    }
     Ok(Record {
         id,
         watermark: Value::Timestamp(watermark),

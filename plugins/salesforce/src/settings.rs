@@ -15,6 +15,17 @@ pub struct Settings {
     pub api_version: String,
     /// The sObjects to sync, by API name.
     pub entities: BTreeMap<String, EntitySettings>,
+    /// The longest query URL sent; a longer field list is read with `FIELDS(ALL)`.
+    #[serde(default = "default_max_url_bytes")]
+    pub max_url_bytes: usize,
+}
+
+/// Salesforce refuses a request whose URI and headers pass 16,384 bytes; this leaves room
+/// for the headers (an OAuth access token is about 110 bytes; proxies add their own).
+pub const DEFAULT_MAX_URL_BYTES: usize = 14_000;
+
+fn default_max_url_bytes() -> usize {
+    DEFAULT_MAX_URL_BYTES
 }
 
 /// What to sync of one sObject.

@@ -29,9 +29,29 @@ pub struct Window<'a> {
     pub limit: u32,
 }
 
+/// What a query selects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Select {
+    /// The fields read, by name.
+    Named,
+    /// `FIELDS(ALL)`: a short query for a field list too long for a URL, at most
+    /// [`FIELDS_ALL_LIMIT`] records a query.
+    All,
+}
+
+/// The largest `LIMIT` Salesforce takes with `FIELDS(ALL)`.
+pub const FIELDS_ALL_LIMIT: u32 = 200;
+
 /// The keyset query for one page of `sobject`.
-pub fn select(sobject: &SObject, window: &Window) -> Result<String, Error> {
-    let fields: Vec<&str> = sobject.selected().map(|f| f.name.as_str()).collect();
+pub fn select(sobject: &SObject, window: &Window, select: Select) -> Result<String, Error> {
+    let fields: Vec<&str> = match select {
+        Select::Named => sobject.selected().map(|f| f.name.as_str()).collect(),
+        Select::All => vec!["FIELDS(ALL)"],
+    };
+    let limit = match select {
+        Select::Named => window.limit,
+        Select::All => window.limit.min(FIELDS_ALL_LIMIT),
+    };
     let mut conditions = Vec::new();
     if let Some((watermark, id)) = window.after {
         let floor = time::floor_millis(watermark);
@@ -57,8 +77,7 @@ pub fn select(sobject: &SObject, window: &Window) -> Result<String, Error> {
         soql.push_str(&conditions.join(" AND "));
     }
     soql.push_str(&format!(
-        " ORDER BY {WATERMARK} ASC, {ID} ASC LIMIT {}",
-        window.limit
+        " ORDER BY {WATERMARK} ASC, {ID} ASC LIMIT {limit}"
     ));
     Ok(soql)
 }
@@ -139,7 +158,7 @@ mod tests {
             limit: 500,
         };
         assert_eq!(
-            select(&account()?, &window)?,
+            select(&account()?, &window, Select::Named)?,
             "SELECT Id, SystemModstamp, IsDeleted, Name FROM Account \
              ORDER BY SystemModstamp ASC, Id ASC LIMIT 500"
         );
@@ -154,7 +173,7 @@ mod tests {
             limit: 200,
         };
         assert_eq!(
-            select(&account()?, &window)?,
+            select(&account()?, &window, Select::Named)?,
             "SELECT Id, SystemModstamp, IsDeleted, Name FROM Account WHERE \
              (SystemModstamp > 2024-03-01T12:00:00.005Z OR (SystemModstamp = \
              2024-03-01T12:00:00.005Z AND Id > '001000000000001AAA')) AND SystemModstamp <= \
@@ -171,7 +190,7 @@ mod tests {
             limit: 1,
         };
         assert_eq!(
-            select(&account()?, &window)?,
+            select(&account()?, &window, Select::Named)?,
             "SELECT Id, SystemModstamp, IsDeleted, Name FROM Account WHERE \
              SystemModstamp > 2024-03-01T12:00:00.005Z AND SystemModstamp <= \
              2024-03-01T12:00:00.000Z ORDER BY SystemModstamp ASC, Id ASC LIMIT 1"
@@ -182,7 +201,7 @@ mod tests {
             limit: 1,
         };
         assert!(matches!(
-            select(&account()?, &window),
+            select(&account()?, &window, Select::Named),
             Err(Error::InvalidInput(_))
         ));
         Ok(())

@@ -48,6 +48,9 @@ pub struct Options {
     /// The org's daily API request limit, counted over a rolling 24 hours as Salesforce
     /// does; past it, requests get 403 `REQUEST_LIMIT_EXCEEDED`.
     pub daily_limit: u64,
+    /// The longest request head (URI and headers) served; longer ones get 414. Salesforce
+    /// documents 16,384 bytes.
+    pub max_head_bytes: usize,
 }
 
 impl Default for Options {
@@ -57,6 +60,7 @@ impl Default for Options {
             tokens: vec![DEFAULT_TOKEN.to_owned()],
             oauth: None,
             daily_limit: 15_000,
+            max_head_bytes: 16_384,
         }
     }
 }
@@ -89,6 +93,7 @@ pub fn start_on(addr: SocketAddr, options: Options) -> std::io::Result<Salesforc
     let org = Arc::new(Org {
         url,
         daily_limit: options.daily_limit,
+        max_head_bytes: options.max_head_bytes,
         passed_ms: AtomicI64::new(0),
         state: Mutex::new(OrgState::default()),
     });
@@ -211,6 +216,7 @@ impl Salesforce {
 pub(crate) struct Org {
     url: String,
     daily_limit: u64,
+    max_head_bytes: usize,
     /// Time passed by [`Salesforce::pass_time`], added to the clock of the limit window.
     passed_ms: AtomicI64,
     state: Mutex<OrgState>,
@@ -498,6 +504,14 @@ impl System for Org {
     }
 
     fn handle(&self, core: &Core, req: &Incoming) -> Reply {
+        if req.head_len > self.max_head_bytes {
+            // Refused in front of the API: no JSON, no limit counted.
+            return Reply {
+                status: 414,
+                headers: vec![("content-type", "text/html".into())],
+                body: b"<html><body><h1>414 Request-URI Too Large</h1></body></html>".to_vec(),
+            };
+        }
         let reply = if self.is_token_request(req) {
             if req.method == Method::POST {
                 self.token(core, req)

@@ -462,6 +462,9 @@ pub(crate) struct Query {
     pub offset: usize,
 }
 
+/// The largest `LIMIT` of a query with `FIELDS(ALL)`.
+const FIELDS_ALL_LIMIT: usize = 200;
+
 /// Parses a query and resolves it against the org's sObjects.
 pub(crate) fn parse(query: &str) -> Result<Query, SoqlError> {
     let mut p = Parser {
@@ -472,16 +475,31 @@ pub(crate) fn parse(query: &str) -> Result<Query, SoqlError> {
     p.keyword("SELECT")?;
     let mut count = false;
     let mut names = Vec::new();
+    let mut all_fields = None;
     if p.is_keyword("COUNT") && p.tokens.get(p.next + 1).map(|t| &t.tok) == Some(&Tok::LParen) {
         p.advance();
         p.advance();
         p.expect(&Tok::RParen)?;
         count = true;
     } else {
-        names.push(p.name()?);
-        while p.peek().tok == Tok::Comma {
+        loop {
+            // `FIELDS(ALL)`: every field, without naming them (API 51.0 and later).
+            let is_fields = p.is_keyword("FIELDS")
+                && p.tokens.get(p.next + 1).map(|t| &t.tok) == Some(&Tok::LParen);
+            if is_fields {
+                let at = p.peek().at;
+                p.advance();
+                p.advance();
+                p.keyword("ALL")?;
+                p.expect(&Tok::RParen)?;
+                all_fields = Some(at);
+            } else {
+                names.push(p.name()?);
+            }
+            if p.peek().tok != Tok::Comma {
+                break;
+            }
             p.advance();
-            names.push(p.name()?);
         }
     }
     p.keyword("FROM")?;
@@ -555,6 +573,17 @@ pub(crate) fn parse(query: &str) -> Result<Query, SoqlError> {
             )
         })?,
     };
+    // FIELDS(ALL) is an "unbounded" field list, which Salesforce serves 200 rows at a time.
+    if let Some(at) = all_fields
+        && limit.is_none_or(|limit| limit > FIELDS_ALL_LIMIT)
+    {
+        return Err(error_at(
+            query,
+            at,
+            "MALFORMED_QUERY",
+            "The SOQL FIELDS function must have a LIMIT of at most 200",
+        ));
+    }
     let mut fields = Vec::with_capacity(names.len());
     for name in &names {
         let field = resolver.field(name)?;
@@ -567,6 +596,13 @@ pub(crate) fn parse(query: &str) -> Result<Query, SoqlError> {
             ));
         }
         fields.push(field);
+    }
+    if all_fields.is_some() {
+        for field in 0..resolver.schema().fields.len() {
+            if !fields.contains(&field) {
+                fields.push(field);
+            }
+        }
     }
     let filter = filter.map(|c| resolver.condition(c)).transpose()?;
     let order = order
@@ -834,6 +870,22 @@ mod tests {
             panic!("{:?}", q.filter)
         };
         assert!(matches!(&parts[0], Cond::Or(or) if or.len() == 2));
+    }
+
+    #[test]
+    fn fields_all_selects_every_field_at_most_200_rows_at_a_time() {
+        let q = parse("SELECT Id, FIELDS(ALL) FROM Account ORDER BY Id LIMIT 200")
+            .expect("valid query");
+        assert_eq!(q.fields.len(), SOBJECTS[q.sobject].fields.len());
+        assert_eq!(q.fields[0], field("Id"));
+        for query in [
+            "SELECT FIELDS(ALL) FROM Account",
+            "SELECT FIELDS(ALL) FROM Account LIMIT 201",
+        ] {
+            let error = parse(query).expect_err(query);
+            assert_eq!(error.code, "MALFORMED_QUERY", "{query}");
+            assert!(error.message.contains("LIMIT of at most 200"), "{error:?}");
+        }
     }
 
     #[test]

@@ -285,6 +285,46 @@ fn stops_following_once_limit_records_are_read() -> Result<(), Error> {
 }
 
 #[test]
+fn a_field_list_too_long_for_a_url_is_read_with_fields_all_200_at_a_time() -> Result<(), Error> {
+    // Every Account field makes a URL of about 500 bytes; allow 300.
+    let sf = connector(json!({
+        "instance_url": "https://example.my.salesforce.com",
+        "max_url_bytes": 300,
+        "entities": {"Account": {}}
+    }))?;
+    answer_describe();
+    let mut wide = accounts_from(0, 2);
+    for record in &mut wide {
+        record["Name"] = json!("Acme");
+        record["NotDescribedHere__c"] = json!("dropped");
+    }
+    answer_json(200, chunk(wide, None));
+    let page = sf.read(request(None, None, 1000))?;
+    assert_eq!(page.records.len(), 2);
+    assert!(!page.more);
+    let names: Vec<&str> = page.records[0]
+        .fields
+        .iter()
+        .map(|f| f.name.as_str())
+        .collect();
+    assert!(
+        names.contains(&"Name") && !names.contains(&"NotDescribedHere__c"),
+        "{names:?}"
+    );
+    let sent = sent();
+    assert!(sent[1].url.len() <= 300, "{}", sent[1].url);
+    assert_eq!(
+        soql_of(&sent[1]).as_deref(),
+        Some("SELECT FIELDS(ALL) FROM Account ORDER BY SystemModstamp ASC, Id ASC LIMIT 200")
+    );
+    assert_eq!(
+        header(&sent[1], "Sforce-Query-Options"),
+        Some("batchSize=200")
+    );
+    Ok(())
+}
+
+#[test]
 fn large_limits_ask_for_the_largest_chunks() -> Result<(), Error> {
     let sf = accounts()?;
     answer_describe();
