@@ -293,6 +293,27 @@ fn reading_n_records_costs_ceil_n_over_the_page_size_calls() {
 }
 
 #[test]
+fn without_an_instance_url_calls_go_where_the_token_response_says() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (sf, hs) = servers();
+    for i in 0..5 {
+        sf.insert("Account", &[("Name", format!("Company {i}").into())]);
+    }
+    let line = format!("instance_url = \"{}\"\n", sf.url());
+    let path = pipeline(dir.path(), &sf, &hs, |t| swap(t, &line, ""));
+    let mut engine = engine(&path);
+    let reports = settle(&mut engine, 10);
+    let from_sf: u64 = reports
+        .iter()
+        .filter_map(|r| r.read_from.get("salesforce/Account"))
+        .sum();
+    // The five, and their versions the pipeline's own writes back made.
+    assert!(from_sf >= 5, "{from_sf}");
+    assert!(reports.iter().all(|r| r.errors.is_empty()), "{reports:#?}");
+    assert!(sf.requests().iter().any(|l| l.path.contains("/queryAll")));
+}
+
+#[test]
 fn a_query_too_long_for_a_url_selects_fields_all_and_one_refused_says_414() {
     let dir = tempfile::tempdir().expect("dir");
     let (sf, hs) = servers();

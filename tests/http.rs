@@ -393,3 +393,64 @@ fn an_expired_oauth_token_is_refreshed_once_and_secrets_stay_out_of_errors() {
         other => panic!("expected unauthorized, got {other:?}"),
     }
 }
+
+#[test]
+fn a_request_by_path_goes_to_the_instance_the_token_response_names() {
+    // The token endpoint on one server names the other as the instance (Salesforce's
+    // `instance_url`); a path goes there, and the instance must still be an allowed host.
+    let instance = Scripted::start(vec![answer(200)]);
+    let mut token = answer(200);
+    token.body = format!(
+        r#"{{"access_token":"tok","expires_in":3600,"instance_url":"{}"}}"#,
+        instance.url("")
+    );
+    let login = Scripted::start(vec![token]);
+    let oauth = |hosts: &[String]| {
+        let mut config = http_config(hosts);
+        config.auth = Some(AuthConfig::Oauth2 {
+            token_url: login.url("/oauth/token"),
+            client_id: "client-1".into(),
+            client_secret: Some("secret".into()),
+            client_secret_env: None,
+            refresh_token: Some("refresh".into()),
+            refresh_token_env: None,
+        });
+        config
+    };
+    let hosts = [login.addr.to_string(), instance.addr.to_string()];
+    let runtime = runtime(Duration::from_secs(5));
+    let mut system = probe(
+        &runtime,
+        "/services/data/v62.0/limits",
+        client(&oauth(&hosts)),
+    );
+    assert_eq!(read(&mut system), Ok(200));
+    let seen = instance.seen();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].line, "GET /services/data/v62.0/limits HTTP/1.1");
+    assert_eq!(seen[0].header("authorization"), Some("Bearer tok"));
+
+    // An instance off the allowed hosts is refused like any other host.
+    let mut token = answer(200);
+    token.body = format!(
+        r#"{{"access_token":"tok","instance_url":"{}"}}"#,
+        instance.url("")
+    );
+    let login = Scripted::start(vec![token]);
+    let mut config = oauth(&[login.addr.to_string()]);
+    if let Some(AuthConfig::Oauth2 { token_url, .. }) = &mut config.auth {
+        *token_url = login.url("/oauth/token");
+    }
+    let mut system = probe(&runtime, "/services/data/v62.0/limits", client(&config));
+    assert!(
+        matches!(read(&mut system), Err(PluginErrorValue::AccessDenied(_))),
+        "an instance not on the list"
+    );
+
+    // Without OAuth there is no instance: the path is refused, saying why.
+    let mut system = probe(&runtime, "/services/data", client(&http_config(&hosts)));
+    match read(&mut system) {
+        Err(PluginErrorValue::InvalidInput(m)) => assert!(m.contains("instance_url"), "{m}"),
+        other => panic!("expected invalid input, got {other:?}"),
+    }
+}

@@ -16,9 +16,12 @@
 //!               "Contact": {}}}
 //! ```
 //!
-//! - `instance_url` (string, required): the org's base URL, `https://` (or `http://`) and a
+//! - `instance_url` (string, optional): the org's base URL, `https://` (or `http://`) and a
 //!   host, without a path; a trailing `/` is fine. Requests go to
-//!   `{instance_url}/services/data/{api_version}/...`.
+//!   `{instance_url}/services/data/{api_version}/...`. Without it, requests are sent by path
+//!   and the host sends them to the `instance_url` of the OAuth token response, where
+//!   Salesforce says an org's calls go (this needs `oauth2` credentials, and the
+//!   connector's `hosts` must allow that instance: `*.my.salesforce.com`).
 //! - `api_version` (string, default `v62.0`): the REST API version.
 //! - `max_url_bytes` (integer, default 14000): the longest query URL sent. Salesforce refuses
 //!   a request whose URI and headers pass 16,384 bytes (414), which a wide object's every

@@ -8,7 +8,9 @@ use wasync_sdk::Error;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Settings {
-    /// The org's base URL, `https://example.my.salesforce.com`.
+    /// The org's base URL, `https://example.my.salesforce.com`; empty: the instance the
+    /// OAuth token response names, which the host sends requests by path to.
+    #[serde(default)]
     pub instance_url: String,
     /// The REST API version, `v62.0`.
     #[serde(default = "default_api_version")]
@@ -51,7 +53,10 @@ impl Settings {
         let rest = url
             .strip_prefix("https://")
             .or_else(|| url.strip_prefix("http://"));
-        if !rest.is_some_and(|host| !host.is_empty() && !host.contains(['/', '?', '#', ' '])) {
+        let given = !url.is_empty();
+        if given
+            && !rest.is_some_and(|host| !host.is_empty() && !host.contains(['/', '?', '#', ' ']))
+        {
             return Err(invalid(format!(
                 "`instance_url` must be the org's base URL, like \
                  `https://example.my.salesforce.com`, not `{}`",
@@ -82,7 +87,8 @@ impl Settings {
         Ok(self)
     }
 
-    /// The base of every REST path: `{instance_url}/services/data/{api_version}`.
+    /// The base of every REST path: `{instance_url}/services/data/{api_version}`, a path
+    /// alone when the token response's instance is followed.
     pub fn base_url(&self) -> String {
         format!("{}/services/data/{}", self.instance_url, self.api_version)
     }
@@ -184,9 +190,19 @@ mod tests {
     }
 
     #[test]
+    fn without_an_instance_url_requests_go_by_path() -> Result<(), Error> {
+        let settings = parse(r#"{"entities": {"Account": {}}}"#)?;
+        assert_eq!(settings.base_url(), "/services/data/v62.0");
+        Ok(())
+    }
+
+    #[test]
     fn refuses_what_cannot_be_used() {
         for (text, says) in [
-            (r#"{"entities": {"Account": {}}}"#, "instance_url"),
+            (
+                r#"{"instance_url": "x.my.salesforce.com", "entities": {"Account": {}}}"#,
+                "instance_url",
+            ),
             (
                 r#"{"instance_url": "https://x.my.salesforce.com"}"#,
                 "entities",

@@ -62,6 +62,9 @@ pub struct OAuth {
     access: Option<Access>,
     /// Where a rotated refresh token is kept across restarts.
     kept: Option<Kept>,
+    /// The instance the last token response named (`instance_url`, as Salesforce's does):
+    /// where a connector's requests by path go.
+    instance: Option<Url>,
 }
 
 #[derive(Debug)]
@@ -80,6 +83,9 @@ struct TokenResponse {
     access_token: String,
     expires_in: Option<u64>,
     refresh_token: Option<String>,
+    /// Where calls should go (Salesforce); not in RFC 6749.
+    #[serde(default)]
+    instance_url: Option<String>,
 }
 
 impl Credentials {
@@ -154,6 +160,7 @@ impl Credentials {
                     refresh_token,
                     access: None,
                     kept,
+                    instance: None,
                 }))
             }
         })
@@ -197,6 +204,34 @@ impl Credentials {
                 }
             }
         })
+    }
+
+    /// The URL of a request a connector made by path (`/services/data/...`): on the instance
+    /// the OAuth token response named, getting a token first if there is none yet.
+    pub fn resolve(
+        &mut self,
+        path: &str,
+        client: &Client,
+        timeout: Duration,
+    ) -> Result<Url, String> {
+        let Credentials::OAuth(oauth) = self else {
+            return Err(format!(
+                "`{path}` is a path without a host: only a connector with OAuth credentials \
+                 whose token response names an `instance_url` may send one"
+            ));
+        };
+        if oauth.instance.is_none() {
+            oauth.refresh(client, timeout)?;
+        }
+        let instance = oauth.instance.as_ref().ok_or_else(|| {
+            format!(
+                "`{path}` is a path without a host, and the OAuth token response named no \
+                 `instance_url` to send it to"
+            )
+        })?;
+        instance
+            .join(path)
+            .map_err(|e| format!("`{path}` on the instance `{instance}`: {e}"))
     }
 
     /// Forgets the access token after a 401, so the next [`apply`](Self::apply) gets a
@@ -253,6 +288,16 @@ impl OAuth {
                 tracing::error!(endpoint, "{e}");
             }
             self.refresh_token = rotated;
+        }
+        if let Some(instance) = token.instance_url.filter(|u| !u.is_empty()) {
+            match Url::parse(&instance) {
+                Ok(url) if matches!(url.scheme(), "https" | "http") => self.instance = Some(url),
+                _ => tracing::warn!(
+                    endpoint,
+                    instance,
+                    "the token response's instance_url is not an http(s) URL"
+                ),
+            }
         }
         self.access = Some(Access {
             token: Secret(token.access_token),

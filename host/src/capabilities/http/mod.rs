@@ -108,10 +108,17 @@ impl Client {
         lock(&self.ledger).take_unsaved()
     }
 
-    /// Sends a plugin's request, with everything the module doc lists.
+    /// Sends a plugin's request, with everything the module doc lists. A request by path
+    /// goes to the instance the OAuth token response named (Salesforce's `instance_url`),
+    /// which the allowed hosts must still include.
     pub fn send(&self, request: Request) -> Result<Response, Error> {
-        let mut url = Url::parse(&request.url)
-            .map_err(|e| Error::InvalidInput(format!("`{}` is not a URL: {e}", request.url)))?;
+        let mut url = match request.url.starts_with('/') {
+            true => lock(&self.credentials)
+                .resolve(&request.url, &self.reqwest, self.timeout)
+                .map_err(Error::InvalidInput)?,
+            false => Url::parse(&request.url)
+                .map_err(|e| Error::InvalidInput(format!("`{}` is not a URL: {e}", request.url)))?,
+        };
         let target = format!("{}{}", url.host_str().unwrap_or_default(), url.path());
         if !self.allow.allows(&url) {
             return Err(Error::AccessDenied(format!(
