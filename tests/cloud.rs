@@ -293,6 +293,56 @@ fn reading_n_records_costs_ceil_n_over_the_page_size_calls() {
 }
 
 #[test]
+fn with_read_deletes_a_company_archived_in_hubspot_is_deleted_everywhere() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (sf, hs) = servers();
+    let ids: Vec<String> = ["Alpha Co", "Beta Co", "Gamma Co"]
+        .iter()
+        .map(|name| hs.create("companies", &[("name", name)]))
+        .collect();
+    let path = pipeline(dir.path(), &sf, &hs, |t| {
+        swap(
+            t,
+            "upsert_property = \"wasync_id\"\n",
+            "upsert_property = \"wasync_id\"\nread_deletes = true\n",
+        )
+    });
+    let mut engine = engine(&path);
+    settle(&mut engine, 10);
+    let names_at_sf =
+        |sf: &Salesforce| names(live_accounts(sf).iter().map(|a| text(a, "Name")).collect());
+    assert_eq!(names_at_sf(&sf), ["alpha co", "beta co", "gamma co"]);
+
+    // Search never shows an archived company; the archived list does, and the delete goes
+    // through the store to Salesforce.
+    hs.clear_requests();
+    hs.archive("companies", &ids[1]);
+    let reports = settle(&mut engine, 10);
+    assert_eq!(
+        reports.iter().map(|r| r.deleted).sum::<u64>(),
+        1,
+        "{reports:#?}"
+    );
+    assert_eq!(names_at_sf(&sf), ["alpha co", "gamma co"]);
+    let lists = hs
+        .requests()
+        .iter()
+        .filter(|l| l.path.contains("archived=true"))
+        .count();
+    let searches = hs
+        .requests()
+        .iter()
+        .filter(|l| l.path.ends_with("/search"))
+        .count();
+    assert_eq!(
+        lists,
+        searches,
+        "one archived list per read: {:#?}",
+        hs.requests()
+    );
+}
+
+#[test]
 fn without_an_instance_url_calls_go_where_the_token_response_says() {
     let dir = tempfile::tempdir().expect("dir");
     let (sf, hs) = servers();

@@ -20,6 +20,7 @@
 //!   - `upsert_property` (string, optional): a property with unique values (`hasUniqueValue`,
 //!     such as a custom `wasync_id`) by which creates are upserted, so that a create that is
 //!     replayed updates the object it made the first time instead of making a duplicate.
+//!   - `read_deletes` (boolean, default false): reads see deletes too (see Reading).
 //!
 //! An unknown key anywhere is an `invalid-config` error that names it. A `properties` entry
 //! or `upsert_property` the object type does not have, or an `upsert_property` without
@@ -60,7 +61,15 @@
 //! (ISO 8601 or epoch milliseconds) → timestamp; anything else → text. `""` is null except
 //! for text properties. A value that does not parse as its type is kept as text.
 //!
-//! Archived (deleted) objects are not returned by the search, so reads never return deletes.
+//! Archived (deleted) objects are not returned by the search. With `read_deletes`, a read
+//! also walks the list of archived objects (`GET /crm/v3/objects/{objectType}?archived=true`,
+//! 100 a call: it can be neither filtered by time nor sorted) and merges those archived
+//! inside its window as deleted records without fields, watermarked with `archivedAt`: the
+//! window starts after the cursor and ends at the page's last record when more follow, else
+//! at `until`, and the page is cut back to `limit`. That costs ceil(A / 100) calls a read,
+//! A being the objects archived in the last 90 days (HubSpot keeps them that long). Without
+//! it reads never return deletes; HubSpot's `deletion` webhooks (below) bring them at no
+//! cost in calls.
 //!
 //! # Writing
 //!
@@ -123,6 +132,7 @@
 //! (`associationChange`, `merge`) are skipped and logged.
 
 mod api;
+mod deletes;
 mod schema;
 mod search;
 mod settings;
@@ -216,7 +226,12 @@ impl Connector for HubSpot {
 
     fn read(&self, request: ReadRequest) -> Result<Page, Error> {
         let schema = self.schema(&request.entity)?;
-        search::read(&self.api, &schema, request)
+        let deletes = (self.settings.entities.get(&request.entity)).is_some_and(|e| e.read_deletes);
+        if !deletes {
+            return search::read(&self.api, &schema, request);
+        }
+        let page = search::read(&self.api, &schema, request.clone())?;
+        deletes::merge(&self.api, &request, page)
     }
 
     fn write(&self, entity: &str, changes: Vec<Change>) -> Vec<Result<String, Error>> {

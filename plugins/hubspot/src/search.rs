@@ -242,7 +242,7 @@ fn search_body(
 
 /// A cursor or bound as microseconds: a timestamp, or RFC 3339 text taken as one (as the
 /// `jsonl` connector does); `None` for null.
-fn bound(value: &Value, what: &str) -> Result<Option<Timestamp>, Error> {
+pub fn bound(value: &Value, what: &str) -> Result<Option<Timestamp>, Error> {
     match value {
         Value::Null => Ok(None),
         Value::Timestamp(micros) => Ok(Some(*micros)),
@@ -284,7 +284,7 @@ fn window_after(last: Option<&Record>) -> Result<Start, Error> {
 }
 
 /// Records sort by (watermark, id), ids as numbers: the order the keyset filters assume.
-fn order_key(record: &Record) -> (Option<Timestamp>, Option<u64>, String) {
+pub fn order_key(record: &Record) -> (Option<Timestamp>, Option<u64>, String) {
     let watermark = match record.watermark {
         Value::Timestamp(micros) => Some(micros),
         _ => None,

@@ -89,6 +89,9 @@ pub struct EntitySettings {
     /// A property with unique values by which creates are upserted.
     #[serde(default)]
     pub upsert_property: Option<String>,
+    /// Whether reads also list archived objects, to see deletes (see `deletes`).
+    #[serde(default)]
+    pub read_deletes: bool,
 }
 
 fn default_base_url() -> String {
