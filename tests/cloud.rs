@@ -449,12 +449,22 @@ fn every_fault_is_survived_with_nothing_lost() {
             .replace("backoff_ms = 200", "backoff_ms = 20\ntimeout_seconds = 0.5")
     });
     let mut engine = engine(&path);
+    // Salesforce refuses a request over its limits with 403 REQUEST_LIMIT_EXCEEDED, never
+    // retried: that read fails, saying so, and the next cycle reads again.
     sf.inject(Fault::RateLimited {
-        times: 2,
-        retry_after: Some(1),
+        times: 1,
+        retry_after: None,
     });
     hs.inject(Fault::ServerError { times: 3 });
-    cycle(&mut engine);
+    let limited = cycle(&mut engine);
+    assert!(
+        limited
+            .errors
+            .iter()
+            .any(|e| e.contains("salesforce/Account") && e.contains("REQUEST_LIMIT_EXCEEDED")),
+        "{:?}",
+        limited.errors
+    );
     sf.inject(Fault::Truncated { times: 1 });
     let truncated = cycle(&mut engine);
     assert!(

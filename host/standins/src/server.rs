@@ -43,8 +43,9 @@ pub struct Logged {
 /// token endpoint. `times` counts the requests a fault applies to (`0` does nothing).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Fault {
-    /// 429 with the system's rate-limit body, plus `Retry-After: secs` when `Some`.
-    /// Nothing changes.
+    /// The system's answer to a request over its rate limit: HubSpot's and the REST API's
+    /// 429 with `Retry-After: secs` when `Some`; Salesforce's 403 `REQUEST_LIMIT_EXCEEDED`
+    /// (it sends no 429). Nothing changes.
     RateLimited {
         /// How many requests get it.
         times: u32,

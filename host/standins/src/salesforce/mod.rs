@@ -524,17 +524,15 @@ impl System for Org {
         reply.with("sforce-limit-info", self.limit_info())
     }
 
-    fn rate_limited(&self, _core: &Core, retry_after: Option<u64>) -> Reply {
-        let reply = error(
-            429,
+    /// Salesforce has no 429: a request over the org's concurrent-request limit gets 403
+    /// `REQUEST_LIMIT_EXCEEDED`, as one over the daily limit does, and no `Retry-After`.
+    fn rate_limited(&self, _core: &Core, _retry_after: Option<u64>) -> Reply {
+        error(
+            403,
             "REQUEST_LIMIT_EXCEEDED",
-            "Request rate limit exceeded, try again later.",
+            "ConcurrentPerOrgLongTxn Limit exceeded.",
         )
-        .with("sforce-limit-info", self.limit_info());
-        match retry_after {
-            Some(seconds) => reply.with("retry-after", seconds.to_string()),
-            None => reply,
-        }
+        .with("sforce-limit-info", self.limit_info())
     }
 
     fn server_error(&self, core: &Core) -> Reply {
