@@ -343,6 +343,41 @@ fn with_read_deletes_a_company_archived_in_hubspot_is_deleted_everywhere() {
 }
 
 #[test]
+fn a_connector_keeps_to_the_rate_it_declares_unless_the_file_sets_one() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (sf, hs) = servers();
+    let rates = |edit: &dyn Fn(String) -> String| {
+        let path = pipeline(dir.path(), &sf, &hs, edit);
+        let (_, pipelines, _) = engine(&path).into_parts();
+        let clients = pipelines[0].clients();
+        let rate = |name: &str| {
+            let client = clients.iter().find(|c| c.connector() == name).expect(name);
+            client.rate()
+        };
+        (rate("hubspot"), rate("salesforce"))
+    };
+    // The hubspot connector declares HubSpot's search limit, 4 a second; Salesforce has none.
+    // (Commented out, which the helper's own swap of the demo's rate then leaves alone.)
+    let unset = |t: String| {
+        let line = "rate = { requests = 4, per_seconds = 1 }   # HubSpot";
+        swap(t, line, &format!("# {line}"))
+    };
+    assert_eq!(
+        rates(&unset),
+        (
+            Some((4, Duration::from_secs(1))),
+            Some((25, Duration::from_secs(1)))
+        )
+    );
+    // The pipeline file's wins.
+    assert_eq!(
+        rates(&|t| t).0,
+        Some((50, Duration::from_secs(1))),
+        "the file's rate"
+    );
+}
+
+#[test]
 fn without_an_instance_url_calls_go_where_the_token_response_says() {
     let dir = tempfile::tempdir().expect("dir");
     let (sf, hs) = servers();

@@ -404,3 +404,39 @@ macro_rules! export_connector {
         };
     };
 }
+
+/// Declares the rate limit of the API a connector calls, `requests` per `per_seconds`: the
+/// host keeps to it unless the pipeline file sets `[connectors.NAME.http] rate`. It goes
+/// into the component as a `wasync:rate` custom section.
+///
+/// ```
+/// // HubSpot's search: four requests a second per token.
+/// wasync_sdk::declare_rate_limit!(requests = 4, per_seconds = 1);
+/// # fn main() {}
+/// ```
+#[macro_export]
+macro_rules! declare_rate_limit {
+    (requests = $requests:literal, per_seconds = $seconds:literal) => {
+        const _: () = {
+            const TEXT: &str = concat!(
+                "{\"requests\":",
+                $requests,
+                ",\"per_seconds\":",
+                $seconds,
+                "}"
+            );
+            #[used]
+            #[cfg_attr(target_arch = "wasm32", unsafe(link_section = "wasync:rate"))]
+            static RATE: [u8; TEXT.len()] = {
+                let bytes = TEXT.as_bytes();
+                let mut out = [0u8; TEXT.len()];
+                let mut i = 0;
+                while i < bytes.len() {
+                    out[i] = bytes[i];
+                    i += 1;
+                }
+                out
+            };
+        };
+    };
+}

@@ -341,7 +341,10 @@ pub fn connect(
 ) -> anyhow::Result<(System, Option<Arc<Client>>)> {
     let http = match &connector.http {
         Some(http) => {
-            let client = Client::new(name, http, calls, |var| std::env::var(var).ok())
+            // The pipeline file's rate limit, else the one the connector declares.
+            let mut http = http.clone();
+            http.rate = http.rate.or(plugin.declared_rate());
+            let client = Client::new(name, &http, calls, |var| std::env::var(var).ok())
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             Some(Arc::new(client))
         }

@@ -22,6 +22,7 @@ mod isolate;
 pub mod limits;
 pub mod output;
 pub mod producers;
+pub mod rate;
 mod state;
 mod v0_2;
 pub mod version;
@@ -178,6 +179,7 @@ impl Runtime {
             package: None,
             inner: Arc::new(Loaded {
                 version: version::of(bytes, &digest),
+                rate: rate::declared(bytes, name),
                 digest,
                 interface,
                 origin,
@@ -258,6 +260,8 @@ pub struct Plugin {
 struct Loaded {
     digest: String,
     version: String,
+    /// The rate limit a connector declares (`rate`).
+    rate: Option<crate::config::RateConfig>,
     interface: Interface,
     origin: Origin,
     load_time: Duration,
@@ -296,6 +300,12 @@ impl Plugin {
             Some(package) => package.version(),
             None => &self.inner.version,
         }
+    }
+
+    /// The rate limit it declares for its calls, if any (a connector's own knowledge of its
+    /// API's limit; the pipeline file's `http.rate` wins).
+    pub fn declared_rate(&self) -> Option<crate::config::RateConfig> {
+        self.inner.rate
     }
 
     /// `name@version`, as the transaction log records it.

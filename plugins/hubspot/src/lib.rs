@@ -28,7 +28,9 @@
 //!
 //! There are no credentials in the configuration: the host adds the `Authorization` header
 //! (a private app's token or an OAuth access token, refreshed by the host) to every request,
-//! and retries rate-limited (429) and failing (5xx) requests with backoff.
+//! and retries rate-limited (429) and failing (5xx) requests with backoff. The connector
+//! declares HubSpot's search limit, four requests a second, which the host keeps to unless
+//! the connector's `http.rate` in the pipeline file says otherwise.
 //!
 //! # Describing
 //!
@@ -251,6 +253,10 @@ impl Connector for HubSpot {
 
 #[cfg(target_arch = "wasm32")]
 wasync_sdk::export_connector!(HubSpot);
+
+// HubSpot's search, which every read goes through: four requests a second per token
+// (its changelog, "CRM Search API Rate Limit Increase"). A pipeline file's `rate` wins.
+wasync_sdk::declare_rate_limit!(requests = 4, per_seconds = 1);
 
 #[cfg(test)]
 mod tests;

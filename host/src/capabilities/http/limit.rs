@@ -22,6 +22,11 @@ impl RateWindow {
         }
     }
 
+    /// Requests allowed per window, and the window.
+    pub fn limit(&self) -> (usize, Duration) {
+        (self.requests, self.window)
+    }
+
     /// Books the next send: how long to wait from `now` before it may go.
     pub fn reserve(&mut self, now: Instant) -> Duration {
         while self

@@ -93,6 +93,11 @@ impl Client {
         self.allow.allows(url)
     }
 
+    /// The rate limit it keeps to: requests per window, if any.
+    pub fn rate(&self) -> Option<(usize, Duration)> {
+        self.rate.as_ref().map(|rate| lock(rate).limit())
+    }
+
     /// Whether today's budget is spent.
     pub fn spent(&self) -> bool {
         lock(&self.ledger).spent(today())
