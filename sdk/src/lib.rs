@@ -14,6 +14,8 @@
 //! [`Config`], so one component serves many differently configured uses. Calls arrive in
 //! batches; the traits' `*_batch` methods have defaults that loop over the single-item ones.
 //! Connectors can turn RFC 3339 text into [`Timestamp`]s and back with [`time`].
+//! A connector can declare its API's rate limit with [`declare_rate_limit!`]; the host keeps
+//! to it unless the pipeline file sets one.
 //!
 //! # Example: a field transform
 //!
