@@ -458,6 +458,34 @@ fn python_new_build_test_call() {
 }
 
 #[test]
+fn a_python_connector_declares_its_rate_limit_in_its_manifest() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let plugin = dir.path().join("my-python-connector");
+    wasync_ok(&[
+        "plugin",
+        "new",
+        "--lang",
+        "python",
+        "--kind",
+        "connector",
+        path_str(&plugin),
+    ]);
+    let manifest = plugin.join("wasync-plugin.toml");
+    let mut text = std::fs::read_to_string(&manifest).expect("manifest");
+    text.push_str("rate = { requests = 3, per_seconds = 2 }\n");
+    std::fs::write(&manifest, text).expect("write manifest");
+    let built = wasync_ok(&["plugin", "build", path_str(&plugin)]);
+    let wasm = PathBuf::from(built.trim().lines().last().expect("the component's path"));
+    let inspected = wasync_ok(&["plugin", "inspect", "--json", path_str(&wasm)]);
+    let doc: Json = serde_json::from_str(&inspected).expect("JSON");
+    assert_eq!(
+        doc["rate"],
+        json!({"requests": 3, "per_seconds": 2.0}),
+        "{inspected}"
+    );
+}
+
+#[test]
 fn js_new_build_test_call() {
     new_build_test_call("js");
 }

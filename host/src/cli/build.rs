@@ -38,6 +38,10 @@ pub struct Manifest {
     /// JavaScript: the entry module (default `index.js`).
     #[serde(default = "default_entry")]
     pub entry: PathBuf,
+    /// A connector's API rate limit (`{ requests = 4, per_seconds = 1 }`), declared in the
+    /// component for the host to keep to unless a pipeline file sets one.
+    #[serde(default)]
+    pub rate: Option<crate::config::RateConfig>,
 }
 
 fn default_wit() -> PathBuf {
@@ -98,6 +102,26 @@ pub fn detect(dir: &Path) -> anyhow::Result<Lang> {
     )
 }
 
+/// Declares the manifest's `rate` in the component at `out`: a connector's only.
+fn declare_rate(manifest: &Manifest, out: &Path) -> anyhow::Result<()> {
+    let Some(rate) = manifest.rate else {
+        return Ok(());
+    };
+    if manifest.world != "connector" {
+        bail!(
+            "{MANIFEST}: `rate` is a connector's API rate limit, and `{}` is a {}",
+            manifest.name,
+            manifest.world
+        );
+    }
+    if rate.requests == 0 || !(rate.per_seconds.is_finite() && rate.per_seconds > 0.0) {
+        bail!("{MANIFEST}: `rate` needs at least one request per a window longer than zero");
+    }
+    let bytes = std::fs::read(out).with_context(|| format!("reading {}", out.display()))?;
+    std::fs::write(out, crate::plugin::rate::declare(&bytes, rate))
+        .with_context(|| format!("writing {}", out.display()))
+}
+
 /// Builds the plugin in `dir`; returns the component's path.
 pub fn build(dir: &Path) -> anyhow::Result<PathBuf> {
     let dir = &std::path::absolute(dir).with_context(|| format!("locating {}", dir.display()))?;
@@ -107,6 +131,7 @@ pub fn build(dir: &Path) -> anyhow::Result<PathBuf> {
             let manifest = Manifest::read(dir)?;
             let out = dir.join("build").join(format!("{}.wasm", manifest.name));
             build_python(dir, &manifest, &out)?;
+            declare_rate(&manifest, &out)?;
             Ok(out)
         }
         Lang::Js => {
@@ -118,6 +143,7 @@ pub fn build(dir: &Path) -> anyhow::Result<PathBuf> {
                 &manifest.world,
                 &out,
             )?;
+            declare_rate(&manifest, &out)?;
             Ok(out)
         }
     }

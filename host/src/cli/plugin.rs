@@ -217,6 +217,7 @@ fn inspect(
             "digest": format!("sha256:{}", plugin.digest()),
             "version": plugin.version(),
             "size": plugin.size(),
+            "rate": plugin.declared_rate().map(|r| json!({"requests": r.requests, "per_seconds": r.per_seconds})),
             "exports": interface.exports,
             "imports": interface.imports,
             "producers": producers,
@@ -230,6 +231,13 @@ fn inspect(
     outln!("digest:   sha256:{}", plugin.digest())?;
     outln!("version:  {}", plugin.version())?;
     outln!("size:     {} bytes", plugin.size())?;
+    if let Some(rate) = plugin.declared_rate() {
+        outln!(
+            "rate:     {} requests per {} s (declared; a pipeline file's `http.rate` wins)",
+            rate.requests,
+            rate.per_seconds
+        )?;
+    }
     let tools = |list: &[producers::Tool]| {
         list.iter()
             .map(|t| format!("{} {}", t.name, t.version).trim().to_owned())

@@ -36,6 +36,16 @@ pub fn declared(bytes: &[u8], plugin: &str) -> Option<RateConfig> {
     None
 }
 
+/// `bytes` with a `wasync:rate` section appended, declaring `rate`: how a plugin built
+/// from a `wasync-plugin.toml` with `rate` (Python, JavaScript) declares one.
+pub fn declare(bytes: &[u8], rate: RateConfig) -> Vec<u8> {
+    let json = format!(
+        r#"{{"requests":{},"per_seconds":{}}}"#,
+        rate.requests, rate.per_seconds
+    );
+    super::version::with_section(bytes, SECTION, json.as_bytes())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -74,5 +84,23 @@ mod tests {
             )
             .is_none()
         );
+    }
+
+    #[test]
+    fn a_rate_declared_on_a_built_component_is_read_back_and_it_stays_well_formed() {
+        let (_, component) = crate::plugin::builtin::BUILTINS
+            .iter()
+            .find(|(name, _)| *name == "extract-domain")
+            .expect("built in");
+        assert!(declared(component, "extract-domain").is_none());
+        let rate = RateConfig {
+            requests: 10,
+            per_seconds: 2.5,
+        };
+        let declared_bytes = declare(component, rate);
+        let back = declared(&declared_bytes, "x").expect("declared");
+        assert_eq!((back.requests, back.per_seconds), (10, 2.5));
+        let parsed: Result<Vec<_>, _> = Parser::new(0).parse_all(&declared_bytes).collect();
+        assert!(parsed.is_ok(), "still a well-formed component");
     }
 }

@@ -56,10 +56,15 @@ fn leb128(bytes: &[u8], mut at: usize) -> Option<(usize, usize)> {
 
 /// `bytes` with a `version` custom section appended, declaring `version`.
 pub fn declare(bytes: &[u8], version: &str) -> Vec<u8> {
+    with_section(bytes, SECTION, version.as_bytes())
+}
+
+/// `bytes` (a component or module) with a custom section `name` holding `data` appended.
+pub fn with_section(bytes: &[u8], name: &str, data: &[u8]) -> Vec<u8> {
     let mut payload = Vec::new();
-    push_leb128(&mut payload, SECTION.len());
-    payload.extend_from_slice(SECTION.as_bytes());
-    payload.extend_from_slice(version.as_bytes());
+    push_leb128(&mut payload, name.len());
+    payload.extend_from_slice(name.as_bytes());
+    payload.extend_from_slice(data);
     let mut out = bytes.to_vec();
     out.push(0);
     push_leb128(&mut out, payload.len());
