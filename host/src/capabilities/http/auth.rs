@@ -220,7 +220,9 @@ impl Credentials {
                  whose token response names an `instance_url` may send one"
             ));
         };
-        if oauth.instance.is_none() {
+        // The first request gets the first token, and with it the instance; a provider that
+        // names none is not asked again per request.
+        if oauth.instance.is_none() && oauth.access.is_none() {
             oauth.refresh(client, timeout)?;
         }
         let instance = oauth.instance.as_ref().ok_or_else(|| {
