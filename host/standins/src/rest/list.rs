@@ -79,16 +79,27 @@ impl Window {
     }
 }
 
+/// A keyset page, as the cursor, next-URL and search styles serve it: the records after
+/// `own`, the token of the page after them (`None` after the last), and how many match.
+fn keyset(
+    data: &mut Data,
+    entity: &str,
+    filter: &Filter,
+    size: usize,
+    own: &Position,
+) -> (Vec<Value>, Option<String>, usize) {
+    let mut window = read(data, entity, filter, size, |view| view.index(own));
+    let records = window.records(data, true);
+    let next = window.next(data, own).map(|at| query::encode(&at, filter));
+    (records, next, window.total)
+}
+
 /// `GET /cursor/{entity}?limit&cursor`: `{"data", "meta": {"next_cursor"}}`.
 pub(crate) fn cursor(data: &mut Data, entity: &str, req: &Incoming) -> Result<Reply, Refusal> {
     let filter = query::filter(req)?;
     let size = query::page_size("limit", req.param("limit"))?;
     let own = query::position("cursor", req.param("cursor"), &filter)?;
-    let mut window = read(data, entity, &filter, size, |view| view.index(&own));
-    let records = window.records(data, true);
-    let next = window
-        .next(data, &own)
-        .map(|at| query::encode(&at, &filter));
+    let (records, next, _) = keyset(data, entity, &filter, size, &own);
     Ok(Reply::json(
         200,
         &json!({ "data": records, "meta": { "next_cursor": next } }),
@@ -106,15 +117,11 @@ pub(crate) fn next_url(
     let filter = query::filter(req)?;
     let size = query::page_size("page_size", req.param("page_size"))?;
     let own = query::position("page_token", req.param("page_token"), &filter)?;
-    let mut window = read(data, entity, &filter, size, |view| view.index(&own));
-    let records = window.records(data, true);
-    let next = window.next(data, &own).map(|at| {
-        let token = query::encode(&at, &filter);
-        absolute(url, "next", entity, req, "page_token", &token)
-    });
+    let (records, next, total) = keyset(data, entity, &filter, size, &own);
+    let next = next.map(|token| absolute(url, "next", entity, req, "page_token", &token));
     Ok(Reply::json(
         200,
-        &json!({ "count": window.total, "next": next, "results": records }),
+        &json!({ "count": total, "next": next, "results": records }),
     ))
 }
 
@@ -230,11 +237,7 @@ pub(crate) fn search(data: &mut Data, entity: &str, req: &Incoming) -> Result<Re
         .limit
         .map_or(query::DEFAULT_PAGE_SIZE, query::clamp_page_size);
     let own = query::position("after", body.after.as_deref(), &filter)?;
-    let mut window = read(data, entity, &filter, size, |view| view.index(&own));
-    let records = window.records(data, true);
-    let next = window
-        .next(data, &own)
-        .map(|at| query::encode(&at, &filter));
+    let (records, next, _) = keyset(data, entity, &filter, size, &own);
     Ok(Reply::json(
         200,
         &json!({ "records": records, "next_after": next }),
