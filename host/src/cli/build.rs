@@ -114,7 +114,7 @@ fn declare_rate(manifest: &Manifest, out: &Path) -> anyhow::Result<()> {
             manifest.world
         );
     }
-    if rate.requests == 0 || !(rate.per_seconds.is_finite() && rate.per_seconds > 0.0) {
+    if !crate::plugin::rate::usable(&rate) {
         bail!("{MANIFEST}: `rate` needs at least one request per a window longer than zero");
     }
     let bytes = std::fs::read(out).with_context(|| format!("reading {}", out.display()))?;

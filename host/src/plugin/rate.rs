@@ -22,11 +22,7 @@ pub fn declared(bytes: &[u8], plugin: &str) -> Option<RateConfig> {
             continue;
         }
         match serde_json::from_slice::<RateConfig>(section.data()) {
-            Ok(rate)
-                if rate.requests > 0 && rate.per_seconds.is_finite() && rate.per_seconds > 0.0 =>
-            {
-                return Some(rate);
-            }
+            Ok(rate) if usable(&rate) => return Some(rate),
             _ => tracing::warn!(
                 plugin,
                 "the `{SECTION}` section is not a rate limit (`{{\"requests\": 4, \"per_seconds\": 1}}`): ignored"
@@ -34,6 +30,11 @@ pub fn declared(bytes: &[u8], plugin: &str) -> Option<RateConfig> {
         }
     }
     None
+}
+
+/// Whether `rate` can be kept to: at least one request, in a window longer than zero.
+pub fn usable(rate: &RateConfig) -> bool {
+    rate.requests > 0 && rate.per_seconds.is_finite() && rate.per_seconds > 0.0
 }
 
 /// `bytes` with a `wasync:rate` section appended, declaring `rate`: how a plugin built
