@@ -228,7 +228,11 @@ impl Connector for HubSpot {
 
     fn read(&self, request: ReadRequest) -> Result<Page, Error> {
         let schema = self.schema(&request.entity)?;
-        let deletes = (self.settings.entities.get(&request.entity)).is_some_and(|e| e.read_deletes);
+        let deletes = self
+            .settings
+            .entities
+            .get(&request.entity)
+            .is_some_and(|e| e.read_deletes);
         if !deletes {
             return search::read(&self.api, &schema, request);
         }

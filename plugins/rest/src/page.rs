@@ -97,7 +97,7 @@ impl<'a> Walk<'a> {
         };
         let url = match &self.place.position {
             Position::Url(url) => url.clone(),
-            _ => self.first_url(),
+            _ => self.list_url(),
         };
         let body = (self.e.method == ListMethod::Post).then(|| self.body());
         self.api.call(method, url, body.as_ref())
@@ -136,7 +136,7 @@ impl<'a> Walk<'a> {
     }
 
     /// The list URL with the fixed query and, for `GET`, this page's parameters.
-    fn first_url(&self) -> String {
+    fn list_url(&self) -> String {
         let mut query = form_urlencoded::Serializer::new(String::new());
         for (key, value) in &self.e.query {
             query.append_pair(key, value);
