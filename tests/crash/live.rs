@@ -55,12 +55,20 @@ pub const HS_STANDIN: Side = Side {
 };
 
 /// The live state of a JSON Lines file: the last line per id, tombstones dropped.
+///
+/// A kill can cut an append short inside its one `write` (Linux stops a write to a file at
+/// a fatal signal). The `jsonl` connector then ends that torn line before it appends again
+/// and the rerun writes its records whole, so the torn line stays in the file as a bad
+/// line, by design. Such a line is the start of a JSON object cut off: it is skipped here.
+/// Any other line that is not a JSON object fails the test.
 pub fn jsonl(path: &Path, side: &Side, deleted: &str) -> Live {
     let text = std::fs::read_to_string(path).expect("read a data file");
     let mut last = BTreeMap::new();
     for line in text.lines().filter(|l| !l.trim().is_empty()) {
-        let Ok(Value::Object(record)) = serde_json::from_str::<Value>(line) else {
-            panic!("{}: not a JSON object line: {line}", path.display());
+        let record = match serde_json::from_str::<Value>(line) {
+            Ok(Value::Object(record)) => record,
+            Err(e) if e.is_eof() && line.starts_with('{') => continue,
+            _ => panic!("{}: not a JSON object line: {line}", path.display()),
         };
         let id = match record.get(side.id) {
             Some(Value::String(s)) => s.clone(),
