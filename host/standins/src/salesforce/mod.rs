@@ -1,5 +1,18 @@
-//! The Salesforce stand-in: the REST API's query, describe and sObject Collections
-//! endpoints on an org with `Account` and `Contact`, plus the OAuth token endpoint.
+//! The Salesforce stand-in: an org with `Account` and `Contact`, served under
+//! `/services/data/vXX.X` (v31.0 to v62.0) with these endpoints, plus the OAuth token
+//! endpoint (`POST /services/oauth2/token`, refresh-token grant):
+//!
+//! - `GET /query?q=` and `GET /queryAll?q=` (SOQL), their `nextRecordsUrl` cursors, and
+//!   `GET /sobjects/{sObject}/{id}`;
+//! - `GET /sobjects` and `GET /sobjects/{sObject}/describe`;
+//! - sObject Collections: `POST`, `PATCH` and `DELETE /composite/sobjects`, and upsert by
+//!   external id, `PATCH /composite/sobjects/{sObject}/{field}`;
+//! - Bulk API 2.0 query jobs (v47.0 and later): `POST` and `GET /jobs/query`,
+//!   `GET`, `PATCH` (abort) and `DELETE /jobs/query/{id}`, and
+//!   `GET /jobs/query/{id}/results` (CSV). See the `jobs` module.
+//!
+//! Every request but the token endpoint's needs a bearer token and counts against the
+//! org's daily API limit.
 //!
 //! ```no_run
 //! let org = wasync_standins::salesforce::start(Default::default()).expect("bind a port");
@@ -9,6 +22,7 @@
 //! ```
 
 mod collections;
+mod jobs;
 mod query;
 mod schema;
 mod soql;
@@ -51,16 +65,21 @@ pub struct Options {
     /// The longest request head (URI and headers) served; longer ones get 414. Salesforce
     /// documents 16,384 bytes.
     pub max_head_bytes: usize,
+    /// How many status reads of a Bulk API 2.0 query job answer `InProgress` before one
+    /// answers `JobComplete` (0: the first one does), so clients are made to poll.
+    pub bulk_polls: u32,
 }
 
 impl Default for Options {
-    /// Accepts [`DEFAULT_TOKEN`], no OAuth, and the limit of a Developer Edition org (15,000).
+    /// Accepts [`DEFAULT_TOKEN`], no OAuth, the limit of a Developer Edition org (15,000),
+    /// and query jobs that are still `InProgress` at their first status read.
     fn default() -> Options {
         Options {
             tokens: vec![DEFAULT_TOKEN.to_owned()],
             oauth: None,
             daily_limit: 15_000,
             max_head_bytes: 16_384,
+            bulk_polls: 1,
         }
     }
 }
@@ -94,6 +113,7 @@ pub fn start_on(addr: SocketAddr, options: Options) -> std::io::Result<Salesforc
         url,
         daily_limit: options.daily_limit,
         max_head_bytes: options.max_head_bytes,
+        bulk_polls: options.bulk_polls,
         passed_ms: AtomicI64::new(0),
         state: Mutex::new(OrgState::default()),
     });
@@ -172,6 +192,11 @@ impl Salesforce {
         lock(&self.org.state).usage.count(now)
     }
 
+    /// Bulk API 2.0 query jobs created so far (deleted and forgotten ones included).
+    pub fn query_jobs(&self) -> usize {
+        lock(&self.org.state).jobs.created()
+    }
+
     /// Moves the org's limit window on by `elapsed`, as if that much time had passed since
     /// the requests made so far (Salesforce counts requests over a rolling 24 hours).
     pub fn pass_time(&self, elapsed: Duration) {
@@ -217,6 +242,7 @@ pub(crate) struct Org {
     url: String,
     daily_limit: u64,
     max_head_bytes: usize,
+    bulk_polls: u32,
     /// Time passed by [`Salesforce::pass_time`], added to the clock of the limit window.
     passed_ms: AtomicI64,
     state: Mutex<OrgState>,
@@ -295,6 +321,7 @@ struct OrgState {
     tables: Vec<Table>,
     cursors: VecDeque<query::Cursor>,
     next_cursor: u64,
+    jobs: jobs::Jobs,
     usage: usage::Usage,
 }
 
@@ -304,6 +331,7 @@ impl Default for OrgState {
             tables: (0..SOBJECTS.len()).map(Table::new).collect(),
             cursors: VecDeque::new(),
             next_cursor: FIRST_RECORD_NUMBER,
+            jobs: jobs::Jobs::default(),
             usage: usage::Usage::default(),
         }
     }
@@ -481,6 +509,17 @@ impl Org {
             ["composite", "sobjects", name, field] if *method == Method::PATCH => {
                 collections::upsert(state, req, name, field, core.clock.now_ms())
             }
+            ["jobs", "query", ..] if !jobs::available(version) => not_found(),
+            ["jobs", "query"] if *method == Method::POST => {
+                jobs::create(state, req, version, core.clock.now_ms(), self.bulk_polls)
+            }
+            ["jobs", "query"] if is_get => jobs::list(state),
+            ["jobs", "query", id] if is_get => jobs::status(state, id, core.clock.now_ms()),
+            ["jobs", "query", id] if *method == Method::PATCH => {
+                jobs::abort(state, req, id, core.clock.now_ms())
+            }
+            ["jobs", "query", id] if *method == Method::DELETE => jobs::delete(state, id),
+            ["jobs", "query", id, "results"] if is_get => jobs::results(state, req, version, id),
             [] | ["sobjects"] | ["sobjects", _, "describe"] | ["sobjects", _, _] => {
                 method_not_allowed(method, "GET,HEAD")
             }
@@ -489,6 +528,9 @@ impl Org {
             }
             ["composite", "sobjects"] => method_not_allowed(method, "DELETE,PATCH,POST"),
             ["composite", "sobjects", _, _] => method_not_allowed(method, "PATCH"),
+            ["jobs", "query"] => method_not_allowed(method, "GET,HEAD,POST"),
+            ["jobs", "query", _] => method_not_allowed(method, "DELETE,GET,HEAD,PATCH"),
+            ["jobs", "query", _, "results"] => method_not_allowed(method, "GET,HEAD"),
             _ => not_found(),
         }
     }

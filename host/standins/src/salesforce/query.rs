@@ -6,7 +6,7 @@ use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Value, json};
 
 use super::schema::{self, ID, IS_DELETED, SOBJECTS, Val};
-use super::{OrgState, error, not_found, soql};
+use super::{OrgState, Table, error, not_found, soql};
 use crate::server::{Incoming, Reply};
 
 /// Records per chunk when the client asks for no batch size, and the largest it may ask.
@@ -83,6 +83,30 @@ fn batch_size(req: &Incoming) -> usize {
         .map_or(DEFAULT_BATCH, |n| n.clamp(MIN_BATCH, DEFAULT_BATCH))
 }
 
+/// The rows a query selects, as indices into its table, in the query's order: the live
+/// rows (all of them for `queryAll`), those matching `WHERE`, sorted by `ORDER BY`, then
+/// `OFFSET` and `LIMIT`. REST queries and Bulk API 2.0 jobs both choose rows with it, so
+/// the two can never disagree on what a query selects.
+pub(super) fn select(table: &Table, query: &soql::Query, all: bool) -> Vec<usize> {
+    let schema = &SOBJECTS[query.sobject];
+    let records = &table.records;
+    let mut matched: Vec<usize> = (0..records.len())
+        .filter(|&i| all || records[i][IS_DELETED] != Val::Bool(true))
+        .filter(|&i| {
+            let filter = query.filter.as_ref();
+            filter.is_none_or(|c| c.matches(schema, &records[i]))
+        })
+        .collect();
+    if !query.order.is_empty() {
+        matched.sort_by(|&a, &b| query.compare(schema, &records[a], &records[b]));
+    }
+    matched
+        .into_iter()
+        .skip(query.offset)
+        .take(query.limit.unwrap_or(usize::MAX))
+        .collect()
+}
+
 /// `GET /query?q=` and `GET /queryAll?q=`.
 pub(super) fn run(state: &mut OrgState, req: &Incoming, version: &str, all: bool) -> Reply {
     let Some(text) = req.param("q") else {
@@ -92,27 +116,13 @@ pub(super) fn run(state: &mut OrgState, req: &Incoming, version: &str, all: bool
         Ok(query) => query,
         Err(e) => return error(400, e.code, &e.message),
     };
-    let schema = &SOBJECTS[query.sobject];
     let table = &state.tables[query.sobject];
-    let mut matched: Vec<&Vec<Val>> = table
-        .records
-        .iter()
-        .filter(|r| all || r[IS_DELETED] != Val::Bool(true))
-        .filter(|r| query.filter.as_ref().is_none_or(|c| c.matches(schema, r)))
-        .collect();
-    if !query.order.is_empty() {
-        matched.sort_by(|a, b| query.compare(schema, a, b));
-    }
-    let selected = matched
-        .into_iter()
-        .skip(query.offset)
-        .take(query.limit.unwrap_or(usize::MAX));
+    let selected = select(table, &query, all);
     if query.count {
-        let total = selected.count();
         return Reply::json(
             200,
             &QueryResult {
-                total_size: total,
+                total_size: selected.len(),
                 done: true,
                 next_records_url: None,
                 records: &[],
@@ -120,7 +130,8 @@ pub(super) fn run(state: &mut OrgState, req: &Incoming, version: &str, all: bool
         );
     }
     let records: Vec<RecordOut> = selected
-        .map(|r| render(version, query.sobject, r, &query.fields))
+        .into_iter()
+        .map(|i| render(version, query.sobject, &table.records[i], &query.fields))
         .collect();
     let batch = batch_size(req);
     if records.len() <= batch {

@@ -465,8 +465,29 @@ pub(crate) struct Query {
 /// The largest `LIMIT` of a query with `FIELDS(ALL)`.
 const FIELDS_ALL_LIMIT: usize = 200;
 
-/// Parses a query and resolves it against the org's sObjects.
+/// Which API a query is for: Bulk API 2.0 refuses parts of SOQL that the REST API takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Dialect {
+    Rest,
+    /// No aggregates (`COUNT()`), `OFFSET` or `FIELDS()`, as Salesforce documents.
+    Bulk,
+}
+
+/// Parses a REST API query and resolves it against the org's sObjects.
 pub(crate) fn parse(query: &str) -> Result<Query, SoqlError> {
+    parse_as(query, Dialect::Rest)
+}
+
+/// Bulk API 2.0's refusal of a valid SOQL construct it does not run.
+fn unsupported_in_bulk(message: &str) -> SoqlError {
+    SoqlError {
+        code: "INVALIDJOB",
+        message: message.to_owned(),
+    }
+}
+
+/// Parses a query for `dialect` and resolves it against the org's sObjects.
+pub(crate) fn parse_as(query: &str, dialect: Dialect) -> Result<Query, SoqlError> {
     let mut p = Parser {
         query,
         tokens: lex(query)?,
@@ -552,13 +573,32 @@ pub(crate) fn parse(query: &str) -> Result<Query, SoqlError> {
         None
     };
     let offset = if p.is_keyword("OFFSET") {
-        p.count("OFFSET")?
+        Some(p.count("OFFSET")?)
     } else {
-        0
+        None
     };
     if p.peek().tok != Tok::Eof {
         return Err(p.unexpected());
     }
+    // Checked once the syntax is known good, before names are resolved.
+    if dialect == Dialect::Bulk {
+        if count {
+            return Err(unsupported_in_bulk(
+                "Aggregate functions such as COUNT() are not supported by Bulk API 2.0 query",
+            ));
+        }
+        if offset.is_some() {
+            return Err(unsupported_in_bulk(
+                "OFFSET is not supported by Bulk API 2.0 query",
+            ));
+        }
+        if all_fields.is_some() {
+            return Err(unsupported_in_bulk(
+                "FIELDS() is not supported by Bulk API 2.0 query: select the fields by name",
+            ));
+        }
+    }
+    let offset = offset.unwrap_or(0);
 
     let resolver = Resolver {
         query,
@@ -886,6 +926,26 @@ mod tests {
             assert_eq!(error.code, "MALFORMED_QUERY", "{query}");
             assert!(error.message.contains("LIMIT of at most 200"), "{error:?}");
         }
+    }
+
+    #[test]
+    fn bulk_refuses_aggregates_offset_and_fields_the_rest_api_takes() {
+        for query in [
+            "SELECT COUNT() FROM Account",
+            "SELECT Id FROM Account ORDER BY Id LIMIT 10 OFFSET 0",
+            "SELECT FIELDS(ALL) FROM Account LIMIT 10",
+        ] {
+            assert!(parse(query).is_ok(), "{query}");
+            let error = parse_as(query, Dialect::Bulk).expect_err(query);
+            assert_eq!(error.code, "INVALIDJOB", "{query}");
+            assert!(error.message.contains("Bulk API 2.0"), "{error:?}");
+        }
+        let q = parse_as(
+            "SELECT Id FROM Account ORDER BY Id DESC LIMIT 5",
+            Dialect::Bulk,
+        )
+        .expect("ORDER BY and LIMIT are fine");
+        assert_eq!(q.limit, Some(5));
     }
 
     #[test]

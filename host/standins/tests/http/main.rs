@@ -3,6 +3,7 @@
 mod hubspot;
 mod hubspot_webhooks;
 mod salesforce;
+mod salesforce_bulk;
 
 use reqwest::Method;
 use reqwest::blocking::Client;
