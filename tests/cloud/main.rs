@@ -14,6 +14,8 @@ use wasync_standins::hubspot::{self, HubSpot};
 use wasync_standins::salesforce::{self, Salesforce};
 use wasync_standins::{Fault, OAuthClient};
 
+mod bulk;
+
 /// Both stand-ins, Salesforce with the OAuth app of the demo's pipeline file.
 fn servers() -> (Salesforce, HubSpot) {
     servers_with(|_| {})

@@ -26,6 +26,12 @@
 //! - `max_url_bytes` (integer, default 14000): the longest query URL sent. Salesforce refuses
 //!   a request whose URI and headers pass 16,384 bytes (414), which a wide object's every
 //!   field reaches; a query that would be longer selects `FIELDS(ALL)` instead (see Reading).
+//! - `bulk` (boolean, default true): whether large reads use Bulk API 2.0 query jobs (see
+//!   Reading); `false`: REST queries only.
+//! - `bulk_above` (integer, default 10000): a read that finds more records left than this
+//!   reads them through query jobs.
+//! - `bulk_records` (integer, default 50000): records per query job. They are held in the
+//!   plugin's memory until read, as CSV: about their size in Salesforce's CSV.
 //! - `entities` (object, required, not empty): the sObjects to sync, by API name
 //!   (`Account`, `Invoice__c`). Only these are described, read or written.
 //!   - `fields` (list of field API names, optional): the fields to read. Without it, every
@@ -70,6 +76,33 @@
 //! `soql`). The connector follows `nextRecordsUrl` only while the page has fewer than
 //! `limit` records; `more` is true when the page has exactly `limit`.
 //!
+//! ## Large reads: Bulk API 2.0 query jobs
+//!
+//! A first sync, or a long way behind, is what Salesforce's query jobs are for. A read whose
+//! page comes back full counts the records left after it, up to the bound (one
+//! `SELECT COUNT()` query). When there are more than `bulk_above`, it starts a job
+//! (`POST /jobs/query`, `"operation": "queryAll"`) with the same keyset query, without
+//! compound fields (a job refuses them; their components are fields of their own, so
+//! records read from a job have no `BillingAddress`, but have `BillingCity`) and with
+//! `LIMIT bulk_records`. Until the count has been read through by REST pages, no count is
+//! made again.
+//!
+//! Each later read asks for the job's state (`GET /jobs/query/{id}`, one call) and, while
+//! it runs, reads its REST page as usual. Once the job is `JobComplete`, its CSV results are
+//! downloaded (`GET .../results?maxRecords=25000`, following `Sforce-Locator`), checked
+//! against `Sforce-NumberOfRecords`, sorted by (`SystemModstamp`, `Id`) and kept; reads take
+//! their pages from them, after their cursor, without a call. A job's records are its
+//! snapshot: a record changed since has a later `SystemModstamp` and is read again later,
+//! as with REST pages. When they are used up, REST reads go on. So a first sync of N records
+//! costs about N / 50,000 × (a count, a job, a few polls, 2 results calls) instead of
+//! N / 2,000 queries.
+//!
+//! CSV values are read by describe type as JSON ones are; an empty value is `null`.
+//! A job that fails or is refused (`Failed`, `Aborted`, HTTP 400) is logged as a warning
+//! and the entity is read with REST alone for the life of the instance; a 5xx, a rate
+//! limit or an expired session fails the read as any call does, and the next read asks
+//! again. Jobs are not deleted: Salesforce removes them after seven days.
+//!
 //! Records: the id is `Id`, the watermark `SystemModstamp` as a timestamp, deleted when
 //! `IsDeleted` is true; `attributes` is dropped and every selected field is a field, by its
 //! describe type: boolean, integer, float (also for whole numbers), timestamp for
@@ -110,6 +143,7 @@
 //! host does not retry a 200; the next cycle reads again). Messages never include headers,
 //! and request bodies are never logged. Webhooks are not supported.
 
+mod bulk;
 mod describe;
 mod errors;
 mod read;
@@ -136,6 +170,8 @@ pub struct Salesforce {
     transport: Transport,
     /// Described sObjects, by entity name: one describe each per instance.
     sobjects: RefCell<HashMap<String, Rc<SObject>>>,
+    /// Bulk query jobs and their records not read yet, by entity name.
+    bulk: RefCell<HashMap<String, bulk::Bulk>>,
 }
 
 impl Salesforce {
@@ -145,6 +181,7 @@ impl Salesforce {
             settings: settings.validated()?,
             transport,
             sobjects: RefCell::new(HashMap::new()),
+            bulk: RefCell::new(HashMap::new()),
         })
     }
 
@@ -181,7 +218,12 @@ impl Salesforce {
         mut headers: Vec<(String, String)>,
         body: Option<Vec<u8>>,
     ) -> Result<Response, Error> {
-        headers.insert(0, ("Accept".into(), "application/json".into()));
+        if !headers
+            .iter()
+            .any(|(name, _)| name.eq_ignore_ascii_case("Accept"))
+        {
+            headers.insert(0, ("Accept".into(), "application/json".into()));
+        }
         if body.is_some() {
             headers.push(("Content-Type".into(), "application/json".into()));
         }

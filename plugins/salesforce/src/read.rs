@@ -1,8 +1,9 @@
-//! `read`: one `queryAll` keyset query per call, its chunks followed until the page is full.
+//! `read`: one `queryAll` keyset query per call, its chunks followed until the page is full;
+//! or a page of a bulk query job's records (see `bulk`).
 
 use crate::describe::{DELETED, FieldType, ID, SObject, WATERMARK};
 use crate::soql::{self, Select, Window};
-use crate::{Salesforce, errors, values};
+use crate::{Salesforce, bulk, errors, values};
 use serde::Deserialize;
 use serde_json::{Map, Value as Json};
 use wasync_sdk::time;
@@ -46,8 +47,19 @@ pub fn read(sf: &Salesforce, sobject: &SObject, request: &ReadRequest) -> Result
         until,
         limit: request.limit,
     };
+    if let Some(page) = bulk::serve(sf, sobject, &window)? {
+        return Ok(page);
+    }
+    let page = query(sf, sobject, &window)?;
+    bulk::consider(sf, sobject, &window, &page);
+    Ok(page)
+}
+
+/// One REST `queryAll` keyset query for the window, its chunks followed until the page is
+/// full.
+fn query(sf: &Salesforce, sobject: &SObject, window: &Window) -> Result<Page, Error> {
     let url = |select| -> Result<String, Error> {
-        let query = soql::select(sobject, &window, select)?;
+        let query = soql::select(sobject, window, select)?;
         Ok(format!(
             "{}/queryAll?q={}",
             sf.base_url(),
@@ -61,8 +73,8 @@ pub fn read(sf: &Salesforce, sobject: &SObject, request: &ReadRequest) -> Result
         _ => (Select::All, url(Select::All)?),
     };
     let limit = match select {
-        Select::Named => request.limit,
-        Select::All => request.limit.min(soql::FIELDS_ALL_LIMIT),
+        Select::Named | Select::Bulk => window.limit,
+        Select::All => window.limit.min(soql::FIELDS_ALL_LIMIT),
     };
     let batch_size = limit.clamp(BATCH_SIZE_RANGE.0, BATCH_SIZE_RANGE.1);
     let limit = usize::try_from(limit).unwrap_or(usize::MAX);

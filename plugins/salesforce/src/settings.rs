@@ -20,6 +20,34 @@ pub struct Settings {
     /// The longest query URL sent; a longer field list is read with `FIELDS(ALL)`.
     #[serde(default = "default_max_url_bytes")]
     pub max_url_bytes: usize,
+    /// Whether large reads may use Bulk API 2.0 query jobs.
+    #[serde(default = "default_bulk")]
+    pub bulk: bool,
+    /// A read with more than this many records left reads them through query jobs.
+    #[serde(default = "default_bulk_above")]
+    pub bulk_above: u64,
+    /// Records per query job (its `LIMIT`): they are held in the plugin's memory until
+    /// read.
+    #[serde(default = "default_bulk_records")]
+    pub bulk_records: u32,
+}
+
+/// Salesforce says query jobs are for queries of 10,000 records or more.
+pub const DEFAULT_BULK_ABOVE: u64 = 10_000;
+
+/// 50,000 records of a few KB fit well in a plugin's default 256 MiB.
+pub const DEFAULT_BULK_RECORDS: u32 = 50_000;
+
+fn default_bulk() -> bool {
+    true
+}
+
+fn default_bulk_above() -> u64 {
+    DEFAULT_BULK_ABOVE
+}
+
+fn default_bulk_records() -> u32 {
+    DEFAULT_BULK_RECORDS
 }
 
 /// Salesforce refuses a request whose URI and headers pass 16,384 bytes; this leaves room
@@ -69,6 +97,11 @@ impl Settings {
                 "`api_version` must look like `v62.0`, not `{}`",
                 self.api_version
             )));
+        }
+        if self.bulk_records == 0 {
+            return Err(invalid(
+                "`bulk_records` must be at least 1 (records per query job)".into(),
+            ));
         }
         if self.entities.is_empty() {
             return Err(invalid(
@@ -168,6 +201,11 @@ mod tests {
         let settings =
             parse(r#"{"instance_url": "http://127.0.0.1:8080", "entities": {"Account": {}}}"#)?;
         assert_eq!(settings.api_version, "v62.0");
+        assert!(settings.bulk);
+        assert_eq!(
+            (settings.bulk_above, settings.bulk_records),
+            (DEFAULT_BULK_ABOVE, DEFAULT_BULK_RECORDS)
+        );
         assert_eq!(
             settings.base_url(),
             "http://127.0.0.1:8080/services/data/v62.0"
@@ -238,6 +276,10 @@ mod tests {
             (
                 r#"{"instance_url": "https://x", "entities": {"A": {"fields": "Name"}}}"#,
                 "sequence",
+            ),
+            (
+                r#"{"instance_url": "https://x", "bulk_records": 0, "entities": {"A": {}}}"#,
+                "`bulk_records`",
             ),
         ] {
             let message = config_error(text);

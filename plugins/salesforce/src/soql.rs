@@ -15,7 +15,7 @@
 //! sub-millisecond part is `SystemModstamp > floor(W)` (no Salesforce record can equal `W`,
 //! so the id part is moot), and up to `U` is `SystemModstamp <= floor(U)`.
 
-use crate::describe::{ID, SObject, WATERMARK};
+use crate::describe::{FieldType, ID, SObject, WATERMARK};
 use wasync_sdk::time;
 use wasync_sdk::{Error, Timestamp};
 
@@ -37,6 +37,10 @@ pub enum Select {
     /// `FIELDS(ALL)`: a short query for a field list too long for a URL, at most
     /// [`FIELDS_ALL_LIMIT`] records a query.
     All,
+    /// The fields read, by name, but compound ones: a Bulk API 2.0 query job's, which
+    /// takes neither `FIELDS()` nor compound fields (their components are fields of their
+    /// own).
+    Bulk,
 }
 
 /// The largest `LIMIT` Salesforce takes with `FIELDS(ALL)`.
@@ -47,11 +51,35 @@ pub fn select(sobject: &SObject, window: &Window, select: Select) -> Result<Stri
     let fields: Vec<&str> = match select {
         Select::Named => sobject.selected().map(|f| f.name.as_str()).collect(),
         Select::All => vec!["FIELDS(ALL)"],
+        Select::Bulk => sobject
+            .selected()
+            .filter(|f| f.field_type != FieldType::Compound)
+            .map(|f| f.name.as_str())
+            .collect(),
     };
     let limit = match select {
-        Select::Named => window.limit,
+        Select::Named | Select::Bulk => window.limit,
         Select::All => window.limit.min(FIELDS_ALL_LIMIT),
     };
+    let mut soql = format!("SELECT {} FROM {}", fields.join(", "), sobject.name);
+    soql.push_str(&conditions(window)?);
+    soql.push_str(&format!(
+        " ORDER BY {WATERMARK} ASC, {ID} ASC LIMIT {limit}"
+    ));
+    Ok(soql)
+}
+
+/// `SELECT COUNT()` of the records in `window` (its limit aside).
+pub fn count(sobject: &SObject, window: &Window) -> Result<String, Error> {
+    Ok(format!(
+        "SELECT COUNT() FROM {}{}",
+        sobject.name,
+        conditions(window)?
+    ))
+}
+
+/// ` WHERE ...` for the window's cursor and bound, or nothing.
+fn conditions(window: &Window) -> Result<String, Error> {
     let mut conditions = Vec::new();
     if let Some((watermark, id)) = window.after {
         let floor = time::floor_millis(watermark);
@@ -71,15 +99,11 @@ pub fn select(sobject: &SObject, window: &Window, select: Select) -> Result<Stri
             datetime(time::floor_millis(until))?
         ));
     }
-    let mut soql = format!("SELECT {} FROM {}", fields.join(", "), sobject.name);
-    if !conditions.is_empty() {
-        soql.push_str(" WHERE ");
-        soql.push_str(&conditions.join(" AND "));
+    if conditions.is_empty() {
+        Ok(String::new())
+    } else {
+        Ok(format!(" WHERE {}", conditions.join(" AND ")))
     }
-    soql.push_str(&format!(
-        " ORDER BY {WATERMARK} ASC, {ID} ASC LIMIT {limit}"
-    ));
-    Ok(soql)
 }
 
 /// A datetime literal, `2024-03-01T12:00:00.000Z` (unquoted, milliseconds).

@@ -30,6 +30,27 @@ pub fn read(field_type: FieldType, json: Json) -> Value {
     }
 }
 
+/// A value of a Bulk API 2.0 CSV result, by the field's describe type: an empty field is
+/// `null` (CSV cannot tell it from empty text, and Salesforce stores empty text as null);
+/// text that does not parse as its type (which Salesforce does not send) stays text.
+pub fn from_text(field_type: FieldType, text: &str) -> Value {
+    if text.is_empty() {
+        return Value::Null;
+    }
+    let parsed = match field_type {
+        FieldType::Boolean => match text {
+            "true" => Some(Value::Boolean(true)),
+            "false" => Some(Value::Boolean(false)),
+            _ => None,
+        },
+        FieldType::Integer => text.parse().ok().map(Value::Integer),
+        FieldType::Float => text.parse().ok().map(Value::Float),
+        FieldType::DateTime => time::parse_rfc3339(text).map(Value::Timestamp),
+        FieldType::Date | FieldType::Compound | FieldType::Text => None,
+    };
+    parsed.unwrap_or_else(|| Value::Text(text.to_owned()))
+}
+
 /// An integer when the number is one, else a float.
 fn integer(n: &Number) -> Value {
     match n.as_i64() {
@@ -131,6 +152,33 @@ mod tests {
                 value,
                 "{field_type:?} {json}"
             );
+        }
+    }
+
+    #[test]
+    fn reads_csv_text_by_type() {
+        let cases = [
+            (FieldType::Boolean, "false", Value::Boolean(false)),
+            (FieldType::Integer, "250", Value::Integer(250)),
+            (FieldType::Float, "1000000", Value::Float(1_000_000.0)),
+            (FieldType::Float, "12.5", Value::Float(12.5)),
+            (
+                FieldType::DateTime,
+                "2024-03-01T12:00:00.000Z",
+                Value::Timestamp(NOON),
+            ),
+            (
+                FieldType::Date,
+                "2024-03-01",
+                Value::Text("2024-03-01".into()),
+            ),
+            (FieldType::Text, "00123", Value::Text("00123".into())),
+            (FieldType::Integer, "many", Value::Text("many".into())),
+            (FieldType::Text, "", Value::Null),
+            (FieldType::Boolean, "", Value::Null),
+        ];
+        for (field_type, text, value) in cases {
+            assert_eq!(from_text(field_type, text), value, "{field_type:?} {text}");
         }
     }
 

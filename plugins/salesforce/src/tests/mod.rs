@@ -1,6 +1,7 @@
 //! The connector end to end over a scripted transport: each test queues Salesforce's
 //! answers, drives the connector, then checks the exact requests it sent.
 
+mod bulk;
 mod describe;
 mod read;
 mod write;
