@@ -10,11 +10,12 @@ use crate::line::{DELETED_MARKER, Version, broken_record, record_fields, scan_li
 use crate::settings::EntitySettings;
 use crate::span::{Reread, Source, Span, read_each, word};
 use crate::value::Mark;
-use std::collections::btree_map::Entry as Slot;
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
-use std::ops::Bound;
-use std::sync::Arc;
+use slots::{Slot, Slots};
+use std::cmp::Ordering;
+use std::collections::{HashMap, HashSet};
 use wasync_sdk::{Record, Timestamp, Value};
+
+mod slots;
 
 /// The index of one entity's file.
 #[derive(Debug, Default)]
@@ -23,15 +24,17 @@ pub struct Index {
     offset: u64,
     /// Lines taken in so far, for line numbers.
     lines: u64,
-    /// The latest version of each record, by id. A B-tree, not a hash map: a hash map
-    /// doubles as it grows, and for that moment needs its old table and its new one, twice
-    /// the index (a million records went past the plugin's 256 MiB).
-    entries: BTreeMap<IdKey, Entry>,
-    /// Every record's (watermark, id), in read order. The id is the one `entries` holds,
-    /// shared: each record's id is kept once.
-    order: BTreeSet<(Mark, Arc<str>)>,
+    /// Every version taken in, and which is each id's latest.
+    slots: Slots,
+    /// Every slot in (watermark, id) order, up to `sorted`; lines taken in since are
+    /// after it, and sorted in at the next page. A superseded slot keeps its place until it
+    /// is compacted away.
+    order: Vec<u32>,
+    sorted: usize,
     /// Live records by their upsert key's value.
-    keys: HashMap<String, Arc<str>>,
+    keys: HashMap<String, u32>,
+    /// The message of each line that is not a record, by slot.
+    broken: HashMap<u32, String>,
     /// The largest watermark seen, for lines that carry none of their own.
     max_mark: Option<Mark>,
     /// The largest timestamp watermark seen, which writes must pass.
@@ -53,24 +56,6 @@ pub struct Seen {
     pub tail: Vec<u8>,
     /// When the file was last modified, where the file system says.
     pub modified: Option<std::time::SystemTime>,
-}
-
-/// The latest version of one record.
-#[derive(Debug)]
-pub struct Entry {
-    mark: Mark,
-    deleted: bool,
-    key: Option<String>,
-    body: Body,
-}
-
-/// Where a record's content comes from.
-#[derive(Debug)]
-enum Body {
-    /// A line that holds a record, with its line number and where it is.
-    Line(u64, Span),
-    /// A line that does not: its message, with its line number.
-    Broken(u64, String),
 }
 
 impl Index {
@@ -111,44 +96,78 @@ impl Index {
     /// (watermark, id) order, and whether more such records follow. Their lines are read
     /// from `file`, which must be the file the index has taken in.
     pub fn page(
-        &self,
+        &mut self,
         after: Option<(Mark, String)>,
         until: Option<&Mark>,
         limit: usize,
         entity: &EntitySettings,
         file: &mut dyn Source,
     ) -> Result<(Vec<Record>, bool), Reread> {
-        let start = after.map_or(Bound::Unbounded, |(mark, id)| {
-            Bound::Excluded((mark, Arc::from(id)))
-        });
-        let mut matching = self
-            .order
-            .range((start, Bound::Unbounded))
-            .take_while(|(mark, _)| until.is_none_or(|until| mark <= until));
-        let entries: Vec<(&str, &Entry)> = matching
-            .by_ref()
-            .take(limit)
-            .filter_map(|(_, id)| Some((&**id, self.entries.get(&IdKey(id.clone()))?)))
-            .collect();
+        self.settle();
+        let slots = &self.slots;
+        let start = match &after {
+            Some((mark, id)) => self.order.partition_point(|&slot| {
+                let at = slots.get(slot);
+                (&at.mark, slots.id(slot)) <= (mark, id.as_str())
+            }),
+            None => 0,
+        };
+        let mut matching = self.order[start..]
+            .iter()
+            .copied()
+            .filter(|&slot| !slots.get(slot).superseded)
+            .take_while(|&slot| until.is_none_or(|until| slots.get(slot).mark <= *until));
+        let chosen: Vec<u32> = matching.by_ref().take(limit).collect();
         let more = matching.next().is_some();
-        let mut records: Vec<Option<Record>> = Vec::with_capacity(entries.len());
+        let mut records: Vec<Option<Record>> = Vec::with_capacity(chosen.len());
         let mut wanted = Vec::new();
-        for (n, (_, entry)) in entries.iter().enumerate() {
-            match &entry.body {
-                Body::Broken(line, message) => {
-                    records.push(Some(broken_record(*line, message, entry.mark.0.clone())));
-                }
-                Body::Line(_, span) => {
-                    records.push(None);
-                    wanted.push((n, *span));
-                }
+        for (n, &slot) in chosen.iter().enumerate() {
+            let at = slots.get(slot);
+            if at.broken {
+                let message = self.broken.get(&slot).map_or("", String::as_str);
+                records.push(Some(broken_record(
+                    u64::from(at.line),
+                    message,
+                    at.mark.0.clone(),
+                )));
+            } else {
+                records.push(None);
+                wanted.push((n, at.span));
             }
         }
         read_each(file, &mut wanted, |n, text| {
-            let (id, entry) = entries[n];
-            records[n] = Some(entry.record(id, text, entity));
+            records[n] = Some(record(slots, chosen[n], text, entity));
         })?;
         Ok((records.into_iter().flatten().collect(), more))
+    }
+
+    /// Sorts in the slots taken in since the last page, and drops superseded ones once
+    /// they are as many as the records.
+    fn settle(&mut self) {
+        let slots = &self.slots;
+        if self.sorted < self.order.len() {
+            // A file in watermark order appends in order: the sort finds one run.
+            self.order.sort_by(|&a, &b| compare(slots, a, b));
+            self.sorted = self.order.len();
+        }
+        if slots.superseded > slots.records().max(1024) {
+            let renumber = self.slots.compact();
+            // Dropping slots keeps the order of the others: the order stays sorted.
+            self.order
+                .retain(|&slot| renumber[slot as usize] != u32::MAX);
+            for slot in &mut self.order {
+                *slot = renumber[*slot as usize];
+            }
+            self.sorted = self.order.len();
+            for slot in self.keys.values_mut() {
+                *slot = renumber[*slot as usize];
+            }
+            self.broken = std::mem::take(&mut self.broken)
+                .into_iter()
+                .filter(|(slot, _)| renumber[*slot as usize] != u32::MAX)
+                .map(|(slot, message)| (renumber[slot as usize], message))
+                .collect();
+        }
     }
 
     /// The line of the latest version of a live record, read from `file`, for an update to
@@ -159,14 +178,8 @@ impl Index {
 
     /// Where the line of the latest version of a live record is.
     fn live_span(&self, id: &str) -> Option<Span> {
-        match self.entry(id)? {
-            Entry {
-                deleted: false,
-                body: Body::Line(_, span),
-                ..
-            } => Some(*span),
-            _ => None,
-        }
+        let slot = self.slots.get(self.slots.latest(id)?);
+        (!slot.deleted && !slot.broken).then_some(slot.span)
     }
 
     /// The lines of the latest versions of the live records among `ids`, read from `file`
@@ -189,19 +202,18 @@ impl Index {
 
     /// Whether any line, live, deleted or broken, has this id.
     pub fn contains(&self, id: &str) -> bool {
-        self.entry(id).is_some()
+        self.slots.latest(id).is_some()
     }
 
     /// Whether the record with this id is live, and its upsert key.
     pub fn live_key(&self, id: &str) -> Option<Option<&str>> {
-        self.entry(id)
-            .filter(|entry| !entry.deleted)
-            .map(|entry| entry.key.as_deref())
+        let slot = self.slots.get(self.slots.latest(id)?);
+        (!slot.deleted).then_some(slot.key.as_deref())
     }
 
     /// The live record whose upsert key has this value.
     pub fn id_for_key(&self, key: &str) -> Option<&str> {
-        self.keys.get(key).map(|id| &**id)
+        self.keys.get(key).map(|&slot| self.slots.id(slot))
     }
 
     /// The largest timestamp watermark in the file.
@@ -270,13 +282,10 @@ impl Index {
     }
 
     fn take_version(&mut self, span: Span, version: Version) {
-        let entry = Entry {
-            mark: Mark(version.watermark),
-            deleted: version.deleted,
-            key: version.key,
-            body: Body::Line(self.lines, span),
-        };
-        self.insert(version.id, entry);
+        let mut slot = Slot::new(Mark(version.watermark), span, self.lines);
+        slot.deleted = version.deleted;
+        slot.key = version.key.map(String::into_boxed_str);
+        self.insert(&version.id, slot);
     }
 
     /// A line that is not a record becomes a record of its own, so that it is not lost. With
@@ -286,94 +295,67 @@ impl Index {
             Some(Value::Null) | None => self.max_mark.clone().map_or(Value::Null, |m| m.0),
             Some(watermark) => watermark,
         };
-        let entry = Entry {
-            mark: Mark(watermark),
-            deleted: false,
-            key: None,
-            body: Body::Broken(self.lines, message),
-        };
-        self.insert(format!("line:{}", self.lines), entry);
+        let mut slot = Slot::new(Mark(watermark), Span::new(0, b""), self.lines);
+        slot.broken = true;
+        let number = self.insert(&format!("line:{}", self.lines), slot);
+        self.broken.insert(number, message);
     }
 
-    /// Makes `entry` the latest version of `id`, superseding the one before.
-    fn insert(&mut self, id: String, entry: Entry) {
-        let mark = entry.mark.clone();
-        let key = entry.key.clone().filter(|_| !entry.deleted);
-        // One search of the entries, not one to take the old version out and one to put
-        // the new one in; a superseded record keeps the id `order` shares.
-        let (id, old) = match self.entries.entry(IdKey(id.into())) {
-            Slot::Occupied(mut slot) => (slot.key().0.clone(), Some(slot.insert(entry))),
-            Slot::Vacant(slot) => (slot.insert_entry(entry).key().0.clone(), None),
-        };
-        if let Some(old) = old {
-            self.order.remove(&(old.mark, id.clone()));
-            if let Some(key) = old.key
-                && self.keys.get(&key) == Some(&id)
-            {
-                self.keys.remove(&key);
-            }
+    /// Makes `slot` the latest version of `id`, superseding the one before; returns its
+    /// number.
+    fn insert(&mut self, id: &str, slot: Slot) -> u32 {
+        let mark = slot.mark.clone();
+        let key = slot.key.clone().filter(|_| !slot.deleted);
+        let (number, old) = self.slots.push(id, slot);
+        if let Some(old) = old
+            && let Some(key) = &self.slots.get(old).key
+            && self.keys.get(&**key) == Some(&old)
+        {
+            self.keys.remove(&**key);
         }
         if let Some(key) = key {
-            self.keys.insert(key, id.clone());
+            self.keys.insert(key.into(), number);
         }
         if let Value::Timestamp(t) = mark.0 {
             self.max_timestamp = Some(self.max_timestamp.map_or(t, |max| max.max(t)));
         }
         if self.max_mark.as_ref().is_none_or(|max| *max < mark) {
-            self.max_mark = Some(mark.clone());
+            self.max_mark = Some(mark);
         }
-        self.order.insert((mark, id));
-    }
-
-    /// The latest version of record `id`.
-    fn entry(&self, id: &str) -> Option<&Entry> {
-        self.entries.get(&IdKey(id.into()))
-    }
-}
-
-/// A record's id as [`Index::entries`] keys it: ordered by length, then eight bytes at a
-/// time. The entries need an order, not the text's: in the sandbox, comparing text goes a
-/// byte at a time (its `memcmp`), and ids that share a long prefix (Salesforce's) made
-/// those comparisons a third of taking a file in.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct IdKey(Arc<str>);
-
-impl Ord for IdKey {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        let (a, b) = (self.0.as_bytes(), other.0.as_bytes());
-        a.len().cmp(&b.len()).then_with(|| {
-            let (mut x, mut y) = (a.chunks_exact(8), b.chunks_exact(8));
-            for (p, q) in x.by_ref().zip(y.by_ref()) {
-                let (p, q) = (word(p), word(q));
-                if p != q {
-                    return p.cmp(&q);
-                }
-            }
-            x.remainder().cmp(y.remainder())
-        })
-    }
-}
-
-impl PartialOrd for IdKey {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Entry {
-    /// The record as a read returns it (tombstones included), from its line's `text`.
-    fn record(&self, id: &str, text: &str, entity: &EntitySettings) -> Record {
-        let watermark = self.mark.0.clone();
-        let (Body::Line(line, _) | Body::Broken(line, _)) = self.body;
-        match record_fields(text, entity) {
-            Ok(fields) => Record {
-                id: id.to_owned(),
-                watermark,
-                fields,
-                deleted: self.deleted,
-            },
-            Err(message) => broken_record(line, &message, watermark),
+        // In order while lines come in watermark order; else sorted at the next page.
+        let in_order = self.sorted == self.order.len()
+            && self
+                .order
+                .last()
+                .is_none_or(|&last| compare(&self.slots, last, number) != Ordering::Greater);
+        self.order.push(number);
+        if in_order {
+            self.sorted = self.order.len();
         }
+        number
+    }
+}
+
+/// Slots in (watermark, id) order.
+fn compare(slots: &Slots, a: u32, b: u32) -> Ordering {
+    let (x, y) = (slots.get(a), slots.get(b));
+    x.mark
+        .cmp(&y.mark)
+        .then_with(|| slots.id(a).cmp(slots.id(b)))
+}
+
+/// The record of `slot` as a read returns it (tombstones included), from its line's `text`.
+fn record(slots: &Slots, slot: u32, text: &str, entity: &EntitySettings) -> Record {
+    let at = slots.get(slot);
+    let watermark = at.mark.0.clone();
+    match record_fields(text, entity) {
+        Ok(fields) => Record {
+            id: slots.id(slot).to_owned(),
+            watermark,
+            fields,
+            deleted: at.deleted,
+        },
+        Err(message) => broken_record(u64::from(at.line), &message, watermark),
     }
 }
 

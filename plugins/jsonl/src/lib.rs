@@ -57,8 +57,10 @@
 //! hand). The index holds where the latest line of every record is in the file, not its
 //! text, and reads lines back from the file when a page or an update needs them; so an
 //! instance's memory grows with the number of records (their ids, watermarks and upsert
-//! keys), not with the size of their lines. Files are taken in a MiB at a time, so a file
-//! may be far larger than the instance's memory.
+//! keys), not with the size of their lines: a few dozen bytes a record besides its id, in
+//! chunks that never double (see `index::slots`), so a million records fit in the default
+//! memory. Files are taken in a MiB at a time, so a file may be far larger than the
+//! instance's memory.
 //!
 //! # Writing
 //!

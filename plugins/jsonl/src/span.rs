@@ -87,7 +87,7 @@ pub fn word(bytes: &[u8]) -> u64 {
 /// A hash of a line, a word at a time (the multiply-and-rotate of rustc's FxHash). It tells
 /// a line from what else an edit left at its offset, not from an adversary: every line is
 /// hashed when taken in and when read back, and SipHash was a tenth of a load's start.
-fn hash(bytes: &[u8]) -> u64 {
+pub fn hash(bytes: &[u8]) -> u64 {
     const K: u64 = 0x517c_c1b7_2722_0a95;
     let mix = |h: u64, word: u64| (h.rotate_left(5) ^ word).wrapping_mul(K);
     let mut words = bytes.chunks_exact(8);

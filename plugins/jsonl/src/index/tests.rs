@@ -12,7 +12,7 @@ fn index(text: &str) -> Index {
 
 /// A page of `index`, whose lines are read back from `file`.
 fn page(
-    index: &Index,
+    index: &mut Index,
     file: &str,
     after: Option<(Mark, String)>,
     until: Option<&Mark>,
@@ -42,7 +42,7 @@ const FILE: &str = concat!(
 
 #[test]
 fn sorts_by_watermark_then_id() -> Result<(), Reread> {
-    let (records, more) = page(&index(FILE), FILE, None, None, 10)?;
+    let (records, more) = page(&mut index(FILE), FILE, None, None, 10)?;
     assert_eq!(ids(&records), ["c", "a", "b", "d"]);
     assert!(!more);
     Ok(())
@@ -50,11 +50,11 @@ fn sorts_by_watermark_then_id() -> Result<(), Reread> {
 
 #[test]
 fn pages_after_a_cursor_without_losing_equal_watermarks() -> Result<(), Reread> {
-    let index = index(FILE);
-    let (first, more) = page(&index, FILE, None, None, 2)?;
+    let mut index = index(FILE);
+    let (first, more) = page(&mut index, FILE, None, None, 2)?;
     assert_eq!((ids(&first), more), (vec!["c", "a"], true));
     let cursor = (ts("2024-03-01T12:00:00Z"), "a".to_owned());
-    let (second, more) = page(&index, FILE, Some(cursor), None, 2)?;
+    let (second, more) = page(&mut index, FILE, Some(cursor), None, 2)?;
     assert_eq!((ids(&second), more), (vec!["b", "d"], false));
     Ok(())
 }
@@ -62,12 +62,12 @@ fn pages_after_a_cursor_without_losing_equal_watermarks() -> Result<(), Reread> 
 #[test]
 fn stops_at_the_inclusive_upper_bound() -> Result<(), Reread> {
     let until = ts("2024-03-01T12:00:00Z");
-    let index = index(FILE);
-    let (records, more) = page(&index, FILE, None, Some(&until), 10)?;
+    let mut index = index(FILE);
+    let (records, more) = page(&mut index, FILE, None, Some(&until), 10)?;
     assert_eq!((ids(&records), more), (vec!["c", "a", "b"], false));
-    let (records, more) = page(&index, FILE, None, Some(&until), 3)?;
+    let (records, more) = page(&mut index, FILE, None, Some(&until), 3)?;
     assert_eq!((ids(&records), more), (vec!["c", "a", "b"], false));
-    let (records, more) = page(&index, FILE, None, Some(&until), 2)?;
+    let (records, more) = page(&mut index, FILE, None, Some(&until), 2)?;
     assert_eq!((ids(&records), more), (vec!["c", "a"], true));
     Ok(())
 }
@@ -78,7 +78,7 @@ fn a_later_line_supersedes() -> Result<(), Reread> {
         "{FILE}{}\n",
         r#"{"Id": "c", "SystemModstamp": "2024-03-01T14:00:00Z", "Name": "C2"}"#
     );
-    let (records, _) = page(&index(&text), &text, None, None, 10)?;
+    let (records, _) = page(&mut index(&text), &text, None, None, 10)?;
     assert_eq!(ids(&records), ["a", "b", "d", "c"]);
     assert_eq!(records[3].get("Name"), Some(&Value::Text("C2".into())));
     Ok(())
@@ -90,8 +90,8 @@ fn tombstones_are_read_as_deletes() -> Result<(), Reread> {
         "{FILE}{}\n",
         r#"{"Id": "a", "SystemModstamp": "2024-03-01T14:00:00Z", "_deleted": true}"#
     );
-    let index = index(&text);
-    let (records, _) = page(&index, &text, None, None, 10)?;
+    let mut index = index(&text);
+    let (records, _) = page(&mut index, &text, None, None, 10)?;
     assert_eq!(ids(&records), ["c", "b", "d", "a"]);
     assert!(records[3].deleted);
     assert!(index.live_line("a", &mut Cursor::new(&text))?.is_none());
@@ -102,7 +102,7 @@ fn tombstones_are_read_as_deletes() -> Result<(), Reread> {
 #[test]
 fn integer_watermarks_order_as_numbers() -> Result<(), Reread> {
     let text = "{\"Id\": \"x\", \"SystemModstamp\": 10}\n{\"Id\": \"y\", \"SystemModstamp\": 9}\n";
-    let (records, _) = page(&index(text), text, None, None, 10)?;
+    let (records, _) = page(&mut index(text), text, None, None, 10)?;
     assert_eq!(ids(&records), ["y", "x"]);
     assert_eq!(records[0].watermark, Value::Integer(9));
     Ok(())
@@ -127,8 +127,8 @@ fn broken_lines_become_records_in_file_order() -> Result<(), Reread> {
         "{FILE}not json\n\n   \n[1,2]\n{}\n",
         r#"{"Name": "no id", "SystemModstamp": "2024-03-01T15:00:00Z"}"#
     );
-    let index = index(&text);
-    let (records, _) = page(&index, &text, None, None, 10)?;
+    let mut index = index(&text);
+    let (records, _) = page(&mut index, &text, None, None, 10)?;
     assert_eq!(
         ids(&records),
         ["c", "a", "b", "d", "line:5", "line:8", "line:9"]
@@ -198,7 +198,7 @@ fn lines_are_read_back_at_their_offsets_after_appends_and_updates() -> Result<()
     let text = append(&mut index, FILE, &format!("{update}\n"));
     let new = r#"{"Id": "e", "SystemModstamp": "2024-03-01T15:00:00Z", "Name": "E"}"#;
     let text = append(&mut index, &text, &format!("\n{new}\n"));
-    let (records, _) = page(&index, &text, None, None, 10)?;
+    let (records, _) = page(&mut index, &text, None, None, 10)?;
     let names: Vec<_> = records
         .iter()
         .map(|r| (r.id.as_str(), r.get("Name")))
@@ -223,8 +223,8 @@ fn lines_are_read_back_at_their_offsets_after_appends_and_updates() -> Result<()
 #[test]
 fn lines_are_read_back_without_a_byte_order_mark_or_carriage_return() -> Result<(), Reread> {
     let text = "\u{feff}{\"Id\": \"x\", \"N\": 1}\r\n{\"Id\": \"y\", \"N\": 2}\r\n";
-    let index = index(text);
-    let (records, _) = page(&index, text, None, None, 10)?;
+    let mut index = index(text);
+    let (records, _) = page(&mut index, text, None, None, 10)?;
     let numbers: Vec<_> = records.iter().map(|r| r.get("N")).collect();
     assert_eq!(
         numbers,
@@ -239,10 +239,10 @@ fn lines_are_read_back_without_a_byte_order_mark_or_carriage_return() -> Result<
 
 #[test]
 fn a_file_changed_under_the_index_is_not_read_as_its_records() -> Result<(), Reread> {
-    let index = index(FILE);
+    let mut index = index(FILE);
     // The same length, other bytes: a line edited in place.
     let edited = FILE.replace("\"Name\": \"B\"", "\"Name\": \"X\"");
-    let read = page(&index, &edited, None, None, 10);
+    let read = page(&mut index, &edited, None, None, 10);
     assert!(matches!(read, Err(Reread::Changed)), "{read:?}");
     assert!(matches!(
         index.live_line("b", &mut Cursor::new(&edited)),
@@ -251,7 +251,7 @@ fn a_file_changed_under_the_index_is_not_read_as_its_records() -> Result<(), Rer
     // Cut short: the lines past the end are not there.
     let cut = &FILE[..FILE.len() / 2];
     assert!(matches!(
-        page(&index, cut, None, None, 10),
+        page(&mut index, cut, None, None, 10),
         Err(Reread::Changed)
     ));
     // Lines the edit left alone still read.
@@ -290,4 +290,88 @@ fn finds_new_fields_whatever_the_lines_before_had() {
         "\n",
     ));
     assert_eq!(index.fields(), ["Id", "A", "B", "C", "D", "E"]);
+}
+
+/// Many rewrites of few records, out of watermark order, with upsert keys, deletes and a
+/// broken line: past the compaction threshold, every page, key and id still answers as a
+/// model of the latest lines does.
+#[test]
+fn compacting_superseded_versions_changes_no_answer() -> Result<(), Reread> {
+    const RECORDS: usize = 300;
+    let mut text = String::new();
+    let mut latest = std::collections::BTreeMap::new();
+    let mut index = Index::default();
+    for round in 0..8usize {
+        let mut chunk = String::new();
+        for n in 0..RECORDS {
+            // Watermarks go back and forth, so lines come out of order.
+            let second = (n * 7 + round * 13) % 60;
+            let deleted = (n + round) % 11 == 0;
+            let line = format!(
+                r#"{{"Id": "r{n:03}", "SystemModstamp": "2024-03-01T12:{round:02}:{second:02}Z", "wasync_id": "k{n}-{round}", "_deleted": {deleted}}}"#
+            );
+            chunk.push_str(&line);
+            chunk.push('\n');
+            latest.insert(format!("r{n:03}"), (round, second, deleted));
+        }
+        if round == 3 {
+            chunk.push_str("not json\n");
+        }
+        text = append(&mut index, &text, &chunk);
+        // A page after each round sorts in what came, and compacts once there is enough.
+        page(&mut index, &text, None, None, 1)?;
+    }
+    assert!(
+        index.slots.len() < 8 * RECORDS,
+        "superseded versions compacted away"
+    );
+
+    let (records, more) = page(&mut index, &text, None, None, 10_000)?;
+    assert!(!more);
+    let mut expected: Vec<(u64, String)> = latest
+        .iter()
+        .map(|(id, (round, second, _))| ((*round * 60 + *second) as u64, id.clone()))
+        .collect();
+    expected.sort();
+    let got: Vec<&str> = ids(&records)
+        .into_iter()
+        .filter(|id| id.starts_with('r'))
+        .collect();
+    assert_eq!(
+        got,
+        expected
+            .iter()
+            .map(|(_, id)| id.as_str())
+            .collect::<Vec<_>>()
+    );
+    assert!(
+        ids(&records).iter().any(|id| id.starts_with("line:")),
+        "the broken line stays"
+    );
+    for (id, (round, _, deleted)) in &latest {
+        let record = records.iter().find(|r| &r.id == id).expect("every record");
+        assert_eq!(record.deleted, *deleted, "{id}");
+        let n: usize = id[1..].parse().expect("a number");
+        let key = format!("k{n}-{round}");
+        let expected_id = (!deleted).then_some(id.as_str());
+        assert_eq!(index.id_for_key(&key), expected_id, "{key}");
+        assert_eq!(index.id_for_key(&format!("k{n}-{}", round - 1)), None);
+        assert_eq!(index.live_key(id), (!deleted).then_some(Some(key.as_str())));
+    }
+    // Pages after a cursor, in small steps, read each record once.
+    let mut cursor = None;
+    let mut walked = Vec::new();
+    loop {
+        let (records, more) = page(&mut index, &text, cursor.clone(), None, 7)?;
+        walked.extend(records.iter().map(|r| r.id.clone()));
+        match records.last() {
+            Some(last) => cursor = Some((Mark(last.watermark.clone()), last.id.clone())),
+            None => break,
+        }
+        if !more {
+            break;
+        }
+    }
+    assert_eq!(walked, ids(&records));
+    Ok(())
 }

@@ -1,0 +1,204 @@
+//! The index's storage, compact so that memory grows by a few dozen bytes per record: every
+//! version in fixed-size chunks of slots, ids in chunks of one byte arena, and an
+//! open-addressed table from id to slot that holds slot numbers only.
+//!
+//! Nothing here grows by doubling one large allocation: a plugin's memory never shrinks, so
+//! a doubling's moment of old and new buffers would stay its size for good.
+
+use super::Mark;
+use crate::span::Span;
+use hashbrown::HashTable;
+
+/// Slots per chunk.
+const SLOTS: usize = 4096;
+/// Bytes per chunk of the id arena; a longer id gets a chunk of its own.
+const ID_BYTES: usize = 256 << 10;
+
+/// One version of a record, as taken in from its line.
+#[derive(Debug)]
+pub struct Slot {
+    pub mark: Mark,
+    pub span: Span,
+    id: IdRef,
+    /// The line number, for messages.
+    pub line: u32,
+    /// The upsert key's value, if the line had one.
+    pub key: Option<Box<str>>,
+    pub deleted: bool,
+    /// A line that is not a record: its message is in [`Slots::broken`].
+    pub broken: bool,
+    /// A later line has the same id: this version is gone at the next compaction.
+    pub superseded: bool,
+}
+
+/// Where an id's bytes are in the arena.
+#[derive(Debug, Clone, Copy)]
+struct IdRef {
+    chunk: u32,
+    at: u32,
+    len: u32,
+}
+
+/// Every version taken in, the ids, and the table from id to the latest version.
+#[derive(Debug, Default)]
+pub struct Slots {
+    chunks: Vec<Vec<Slot>>,
+    ids: Vec<Vec<u8>>,
+    latest: HashTable<u32>,
+    /// Slots in all.
+    count: usize,
+    /// Superseded slots not yet compacted away.
+    pub superseded: usize,
+}
+
+impl Slots {
+    /// Slots in all, superseded ones included.
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    /// Records (latest versions).
+    pub fn records(&self) -> usize {
+        self.latest.len()
+    }
+
+    pub fn get(&self, slot: u32) -> &Slot {
+        let slot = slot as usize;
+        &self.chunks[slot / SLOTS][slot % SLOTS]
+    }
+
+    fn get_mut(&mut self, slot: u32) -> &mut Slot {
+        let slot = slot as usize;
+        &mut self.chunks[slot / SLOTS][slot % SLOTS]
+    }
+
+    /// The id of a slot.
+    pub fn id(&self, slot: u32) -> &str {
+        let id = self.get(slot).id;
+        let bytes = &self.ids[id.chunk as usize][id.at as usize..][..id.len as usize];
+        // Ids are stored from `&str`s only.
+        std::str::from_utf8(bytes).unwrap_or_default()
+    }
+
+    /// The slot of the latest version of `id`.
+    pub fn latest(&self, id: &str) -> Option<u32> {
+        self.latest
+            .find(hash(id.as_bytes()), |&slot| self.id(slot) == id)
+            .copied()
+    }
+
+    /// Adds a version of `id` and makes it the latest; returns its slot and the slot it
+    /// supersedes. The id's bytes are kept once, however many versions it has.
+    pub fn push(&mut self, id: &str, mut slot: Slot) -> (u32, Option<u32>) {
+        let number = u32::try_from(self.len()).unwrap_or(u32::MAX);
+        let old = self.latest(id);
+        slot.id = match old {
+            Some(old) => self.get(old).id,
+            None => self.store_id(id),
+        };
+        self.append(slot);
+        let h = hash(id.as_bytes());
+        match old {
+            Some(old) => {
+                self.get_mut(old).superseded = true;
+                self.superseded += 1;
+                if let Some(latest) = self.latest.find_mut(h, |&s| s == old) {
+                    *latest = number;
+                }
+            }
+            None => {
+                let (chunks, ids) = (&self.chunks, &self.ids);
+                self.latest
+                    .insert_unique(h, number, |&s| hash(id_bytes(ids, slot_at(chunks, s).id)));
+            }
+        }
+        (number, old)
+    }
+
+    fn append(&mut self, slot: Slot) {
+        match self.chunks.last_mut() {
+            Some(chunk) if chunk.len() < SLOTS => chunk.push(slot),
+            _ => {
+                let mut chunk = Vec::with_capacity(SLOTS);
+                chunk.push(slot);
+                self.chunks.push(chunk);
+            }
+        }
+        self.count += 1;
+    }
+
+    fn store_id(&mut self, id: &str) -> IdRef {
+        let bytes = id.as_bytes();
+        let fits = |chunk: &Vec<u8>| chunk.capacity() - chunk.len() >= bytes.len();
+        if !self.ids.last().is_some_and(fits) {
+            self.ids.push(Vec::with_capacity(ID_BYTES.max(bytes.len())));
+        }
+        let chunk = self.ids.len() - 1;
+        let arena = &mut self.ids[chunk];
+        let at = arena.len();
+        arena.extend_from_slice(bytes);
+        IdRef {
+            chunk: chunk as u32,
+            at: at as u32,
+            len: bytes.len() as u32,
+        }
+    }
+
+    /// Drops superseded slots, the others keeping their order; returns the new number of
+    /// each slot, by old number (`u32::MAX` for those dropped). Chunks are moved one at a
+    /// time, so the slots are never held twice.
+    pub fn compact(&mut self) -> Vec<u32> {
+        let mut renumber = vec![u32::MAX; self.count];
+        let old = std::mem::take(&mut self.chunks);
+        self.count = 0;
+        let mut number = 0;
+        for chunk in old {
+            for slot in chunk {
+                if !slot.superseded {
+                    renumber[number] = self.count as u32;
+                    self.append(slot);
+                }
+                number += 1;
+            }
+        }
+        for slot in self.latest.iter_mut() {
+            *slot = renumber[*slot as usize];
+        }
+        self.superseded = 0;
+        renumber
+    }
+}
+
+fn slot_at(chunks: &[Vec<Slot>], slot: u32) -> &Slot {
+    let slot = slot as usize;
+    &chunks[slot / SLOTS][slot % SLOTS]
+}
+
+fn id_bytes(ids: &[Vec<u8>], id: IdRef) -> &[u8] {
+    &ids[id.chunk as usize][id.at as usize..][..id.len as usize]
+}
+
+/// The id's hash for the table: rustc's FxHash, a word at a time (SipHash over every line
+/// was a tenth of a load's start).
+fn hash(bytes: &[u8]) -> u64 {
+    crate::span::hash(bytes)
+}
+
+impl Slot {
+    pub fn new(mark: Mark, span: Span, line: u64) -> Slot {
+        Slot {
+            mark,
+            span,
+            id: IdRef {
+                chunk: 0,
+                at: 0,
+                len: 0,
+            },
+            line: u32::try_from(line).unwrap_or(u32::MAX),
+            key: None,
+            deleted: false,
+            broken: false,
+            superseded: false,
+        }
+    }
+}
