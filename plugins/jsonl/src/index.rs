@@ -33,6 +33,8 @@ pub struct Index {
     sorted: usize,
     /// Live records by their upsert key's value.
     keys: HashMap<String, u32>,
+    /// The upsert key's value of each slot whose line had one (most files have none).
+    keys_of: HashMap<u32, Box<str>>,
     /// The message of each line that is not a record, by slot.
     broken: HashMap<u32, String>,
     /// The largest watermark seen, for lines that carry none of their own.
@@ -162,11 +164,8 @@ impl Index {
             for slot in self.keys.values_mut() {
                 *slot = renumber[*slot as usize];
             }
-            self.broken = std::mem::take(&mut self.broken)
-                .into_iter()
-                .filter(|(slot, _)| renumber[*slot as usize] != u32::MAX)
-                .map(|(slot, message)| (renumber[slot as usize], message))
-                .collect();
+            self.broken = renumbered(std::mem::take(&mut self.broken), &renumber);
+            self.keys_of = renumbered(std::mem::take(&mut self.keys_of), &renumber);
         }
     }
 
@@ -207,8 +206,9 @@ impl Index {
 
     /// Whether the record with this id is live, and its upsert key.
     pub fn live_key(&self, id: &str) -> Option<Option<&str>> {
-        let slot = self.slots.get(self.slots.latest(id)?);
-        (!slot.deleted).then_some(slot.key.as_deref())
+        let number = self.slots.latest(id)?;
+        let slot = self.slots.get(number);
+        (!slot.deleted).then(|| self.keys_of.get(&number).map(|key| &**key))
     }
 
     /// The live record whose upsert key has this value.
@@ -284,8 +284,10 @@ impl Index {
     fn take_version(&mut self, span: Span, version: Version) {
         let mut slot = Slot::new(Mark(version.watermark), span, self.lines);
         slot.deleted = version.deleted;
-        slot.key = version.key.map(String::into_boxed_str);
-        self.insert(&version.id, slot);
+        let number = self.insert(&version.id, slot, version.key.as_deref());
+        if let Some(key) = version.key {
+            self.keys_of.insert(number, key.into_boxed_str());
+        }
     }
 
     /// A line that is not a record becomes a record of its own, so that it is not lost. With
@@ -297,24 +299,24 @@ impl Index {
         };
         let mut slot = Slot::new(Mark(watermark), Span::new(0, b""), self.lines);
         slot.broken = true;
-        let number = self.insert(&format!("line:{}", self.lines), slot);
+        let number = self.insert(&format!("line:{}", self.lines), slot, None);
         self.broken.insert(number, message);
     }
 
-    /// Makes `slot` the latest version of `id`, superseding the one before; returns its
-    /// number.
-    fn insert(&mut self, id: &str, slot: Slot) -> u32 {
+    /// Makes `slot`, with upsert key `key`, the latest version of `id`, superseding the one
+    /// before; returns its number.
+    fn insert(&mut self, id: &str, slot: Slot, key: Option<&str>) -> u32 {
         let mark = slot.mark.clone();
-        let key = slot.key.clone().filter(|_| !slot.deleted);
+        let live_key = key.filter(|_| !slot.deleted);
         let (number, old) = self.slots.push(id, slot);
         if let Some(old) = old
-            && let Some(key) = &self.slots.get(old).key
+            && let Some(key) = self.keys_of.get(&old)
             && self.keys.get(&**key) == Some(&old)
         {
             self.keys.remove(&**key);
         }
-        if let Some(key) = key {
-            self.keys.insert(key.into(), number);
+        if let Some(key) = live_key {
+            self.keys.insert(key.to_owned(), number);
         }
         if let Value::Timestamp(t) = mark.0 {
             self.max_timestamp = Some(self.max_timestamp.map_or(t, |max| max.max(t)));
@@ -334,6 +336,14 @@ impl Index {
         }
         number
     }
+}
+
+/// `by_slot` for the slots kept, by their new numbers.
+fn renumbered<T>(by_slot: HashMap<u32, T>, renumber: &[u32]) -> HashMap<u32, T> {
+    (by_slot.into_iter())
+        .filter(|(slot, _)| renumber[*slot as usize] != u32::MAX)
+        .map(|(slot, value)| (renumber[slot as usize], value))
+        .collect()
 }
 
 /// Slots in (watermark, id) order.

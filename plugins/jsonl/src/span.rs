@@ -18,8 +18,10 @@ impl<T: Read + Seek> Source for T {}
 #[derive(Debug, Clone, Copy)]
 pub struct Span {
     at: u64,
-    len: usize,
-    hash: u64,
+    /// A line of 4 GiB or more is not read back (it reads as changed).
+    len: u32,
+    /// The low half of the line's hash: 16 bytes a span, kept for every record.
+    hash: u32,
 }
 
 /// Why a line could not be read back.
@@ -51,8 +53,8 @@ impl Span {
     pub fn new(at: u64, text: &[u8]) -> Span {
         Span {
             at,
-            len: text.len(),
-            hash: hash(text),
+            len: u32::try_from(text.len()).unwrap_or(u32::MAX),
+            hash: hash(text) as u32,
         }
     }
 
@@ -62,7 +64,7 @@ impl Span {
 
     /// The line's text, read from `file`.
     pub fn read(&self, file: &mut dyn Source) -> Result<String, Reread> {
-        let mut bytes = vec![0; self.len];
+        let mut bytes = vec![0; self.len as usize];
         file.seek(SeekFrom::Start(self.at))?;
         file.read_exact(&mut bytes)?;
         self.check(&bytes)?;
@@ -71,7 +73,7 @@ impl Span {
 
     /// `bytes` as the line's text, if they are the line indexed.
     fn check<'b>(&self, bytes: &'b [u8]) -> Result<&'b str, Reread> {
-        if bytes.len() != self.len || hash(bytes) != self.hash {
+        if bytes.len() != self.len as usize || hash(bytes) as u32 != self.hash {
             return Err(Reread::Changed);
         }
         std::str::from_utf8(bytes).map_err(|_| Reread::Changed)
@@ -129,7 +131,7 @@ pub fn read_each(
         for (tag, span) in &rest[..run] {
             // Within `buf`: the run ends at or after every span in it.
             let from = (span.at - start) as usize;
-            each(*tag, span.check(&buf[from..from + span.len])?);
+            each(*tag, span.check(&buf[from..from + span.len as usize])?);
         }
         rest = &rest[run..];
     }

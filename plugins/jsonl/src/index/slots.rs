@@ -12,7 +12,7 @@ use hashbrown::HashTable;
 /// Slots per chunk.
 const SLOTS: usize = 4096;
 /// Bytes per chunk of the id arena; a longer id gets a chunk of its own.
-const ID_BYTES: usize = 256 << 10;
+const ID_BYTES: usize = 1 << ID_SHIFT;
 
 /// One version of a record, as taken in from its line.
 #[derive(Debug)]
@@ -22,8 +22,6 @@ pub struct Slot {
     id: IdRef,
     /// The line number, for messages.
     pub line: u32,
-    /// The upsert key's value, if the line had one.
-    pub key: Option<Box<str>>,
     pub deleted: bool,
     /// A line that is not a record: its message is in [`Slots::broken`].
     pub broken: bool,
@@ -31,13 +29,16 @@ pub struct Slot {
     pub superseded: bool,
 }
 
-/// Where an id's bytes are in the arena.
+/// Where an id's bytes are in the arena: the chunk in the high bits of `at`, the offset in
+/// it in the low [`ID_SHIFT`].
 #[derive(Debug, Clone, Copy)]
 struct IdRef {
-    chunk: u32,
     at: u32,
     len: u32,
 }
+
+/// Bits of an [`IdRef`]'s offset within its chunk.
+const ID_SHIFT: u32 = 18;
 
 /// Every version taken in, the ids, and the table from id to the latest version.
 #[derive(Debug, Default)]
@@ -74,10 +75,8 @@ impl Slots {
 
     /// The id of a slot.
     pub fn id(&self, slot: u32) -> &str {
-        let id = self.get(slot).id;
-        let bytes = &self.ids[id.chunk as usize][id.at as usize..][..id.len as usize];
         // Ids are stored from `&str`s only.
-        std::str::from_utf8(bytes).unwrap_or_default()
+        std::str::from_utf8(id_bytes(&self.ids, self.get(slot).id)).unwrap_or_default()
     }
 
     /// The slot of the latest version of `id`.
@@ -129,17 +128,17 @@ impl Slots {
 
     fn store_id(&mut self, id: &str) -> IdRef {
         let bytes = id.as_bytes();
-        let fits = |chunk: &Vec<u8>| chunk.capacity() - chunk.len() >= bytes.len();
+        let fits = |chunk: &Vec<u8>| chunk.len() + bytes.len() <= chunk.capacity().min(ID_BYTES);
         if !self.ids.last().is_some_and(fits) {
             self.ids.push(Vec::with_capacity(ID_BYTES.max(bytes.len())));
         }
         let chunk = self.ids.len() - 1;
         let arena = &mut self.ids[chunk];
-        let at = arena.len();
+        // A long id has a chunk of its own, so it starts at 0: an offset fits the low bits.
+        let at = arena.len() as u32;
         arena.extend_from_slice(bytes);
         IdRef {
-            chunk: chunk as u32,
-            at: at as u32,
+            at: ((chunk as u32) << ID_SHIFT) | at,
             len: bytes.len() as u32,
         }
     }
@@ -175,7 +174,8 @@ fn slot_at(chunks: &[Vec<Slot>], slot: u32) -> &Slot {
 }
 
 fn id_bytes(ids: &[Vec<u8>], id: IdRef) -> &[u8] {
-    &ids[id.chunk as usize][id.at as usize..][..id.len as usize]
+    let (chunk, at) = (id.at >> ID_SHIFT, id.at & ((1 << ID_SHIFT) - 1));
+    &ids[chunk as usize][at as usize..][..id.len as usize]
 }
 
 /// The id's hash for the table: rustc's FxHash, a word at a time (SipHash over every line
@@ -189,13 +189,8 @@ impl Slot {
         Slot {
             mark,
             span,
-            id: IdRef {
-                chunk: 0,
-                at: 0,
-                len: 0,
-            },
+            id: IdRef { at: 0, len: 0 },
             line: u32::try_from(line).unwrap_or(u32::MAX),
-            key: None,
             deleted: false,
             broken: false,
             superseded: false,

@@ -375,3 +375,31 @@ fn compacting_superseded_versions_changes_no_answer() -> Result<(), Reread> {
     assert_eq!(walked, ids(&records));
     Ok(())
 }
+
+#[test]
+fn ids_of_any_length_are_kept_whole() {
+    let long = "x".repeat(300 << 10);
+    let mut text = String::new();
+    for id in [
+        "a",
+        long.as_str(),
+        "b",
+        &"y".repeat(200 << 10),
+        &"z".repeat(100 << 10),
+        "c",
+    ] {
+        text.push_str(&format!("{{\"Id\": \"{id}\"}}\n"));
+    }
+    let index = index(&text);
+    for id in [
+        "a",
+        "b",
+        "c",
+        long.as_str(),
+        &"y".repeat(200 << 10),
+        &"z".repeat(100 << 10),
+    ] {
+        assert!(index.contains(id), "an id of {} bytes", id.len());
+    }
+    assert!(!index.contains(&"x".repeat((300 << 10) - 1)));
+}
