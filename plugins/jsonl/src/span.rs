@@ -58,6 +58,16 @@ impl Span {
         }
     }
 
+    /// The span's parts, to keep it in a file: where, how long, the hash.
+    pub fn parts(&self) -> (u64, u32, u32) {
+        (self.at, self.len, self.hash)
+    }
+
+    /// A span kept by [`parts`](Self::parts).
+    pub fn from_parts(at: u64, len: u32, hash: u32) -> Span {
+        Span { at, len, hash }
+    }
+
     fn end(&self) -> u64 {
         self.at + self.len as u64
     }

@@ -422,3 +422,4 @@ fn lines_are_read_back_from_the_file_as_they_were_taken_in() -> Result<(), Error
 }
 
 mod edits;
+mod kept;
