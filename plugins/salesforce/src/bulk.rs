@@ -128,8 +128,9 @@ pub fn serve(sf: &Salesforce, sobject: &SObject, window: &Window) -> Result<Opti
 
 /// After a REST page: once full pages in a row have read a tenth of `bulk_above` and no job
 /// is under way, counts what is left, and starts a job when that is more than
-/// `bulk_above`. So a count costs at most a call per tenth of `bulk_above` records, and a
-/// small object is never counted. The page stands whatever happens here.
+/// `bulk_above`; after a count too small for a job, counts again once full pages have read
+/// as many records as it found. A small object is never counted. The page stands whatever
+/// happens here.
 pub fn consider(sf: &Salesforce, sobject: &SObject, window: &Window, page: &Page) {
     if !sf.settings.bulk {
         return;

@@ -78,14 +78,16 @@
 //!
 //! ## Large reads: Bulk API 2.0 query jobs
 //!
-//! A first sync, or a long way behind, is what Salesforce's query jobs are for. A read whose
-//! page comes back full counts the records left after it, up to the bound (one
-//! `SELECT COUNT()` query). When there are more than `bulk_above`, it starts a job
+//! A first sync, or a long way behind, is what Salesforce's query jobs are for. Once reads
+//! whose pages come back full have read a tenth of `bulk_above` in a row, the connector
+//! counts the records left after the last, up to the bound (one `SELECT COUNT()` query), so
+//! a small object is never counted. When there are more than `bulk_above`, it starts a job
 //! (`POST /jobs/query`, `"operation": "queryAll"`) with the same keyset query, without
 //! compound fields (a job refuses them; their components are fields of their own, so
 //! records read from a job have no `BillingAddress`, but have `BillingCity`) and with
-//! `LIMIT bulk_records`. Until the count has been read through by REST pages, no count is
-//! made again.
+//! `LIMIT bulk_records`. After a count too small for a job, no count is made again until
+//! full pages have read as many records as it found; a page that is not full starts the
+//! reckoning over.
 //!
 //! Each later read asks for the job's state (`GET /jobs/query/{id}`, one call) and, while
 //! it runs, reads its REST page as usual. Once the job is `JobComplete`, its CSV results are
