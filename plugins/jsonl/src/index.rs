@@ -114,7 +114,7 @@ impl Index {
         let start = match &after {
             Some((mark, id)) => self.order.partition_point(|&slot| {
                 let at = slots.get(slot);
-                (&at.mark, slots.id(slot)) <= (mark, id.as_str())
+                (&at.mark, slots.id_bytes(slot)) <= (mark, id.as_bytes())
             }),
             None => 0,
         };
@@ -355,7 +355,7 @@ fn compare(slots: &Slots, a: u32, b: u32) -> Ordering {
     let (x, y) = (slots.get(a), slots.get(b));
     x.mark
         .cmp(&y.mark)
-        .then_with(|| slots.id(a).cmp(slots.id(b)))
+        .then_with(|| slots.id_bytes(a).cmp(slots.id_bytes(b)))
 }
 
 /// The record of `slot` as a read returns it (tombstones included), from its line's `text`.

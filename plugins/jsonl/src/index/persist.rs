@@ -71,7 +71,7 @@ fn encode(index: &Index, entity: &EntitySettings) -> Vec<u8> {
         .filter(|&slot| !index.slots.get(slot).superseded)
         .collect();
     out.u64(live.len() as u64);
-    let mut position = HashMap::with_capacity(index.keys.len());
+    let mut position = HashMap::with_capacity(index.keys_of.len());
     for (n, &number) in live.iter().enumerate() {
         let slot = index.slots.get(number);
         out.value(&slot.mark.0);
@@ -85,7 +85,10 @@ fn encode(index: &Index, entity: &EntitySettings) -> Vec<u8> {
         out.str(index.slots.id(number));
         out.option(index.keys_of.get(&number), |out, key| out.str(key));
         out.option(index.broken.get(&number), |out, message| out.str(message));
-        position.insert(number, n as u64);
+        // Where the keys' slots land, for the keys below: only slots with a key have one.
+        if index.keys_of.contains_key(&number) {
+            position.insert(number, n as u64);
+        }
     }
     let keys: Vec<(&String, u64)> = (index.keys.iter())
         .filter_map(|(key, slot)| Some((key, *position.get(slot)?)))

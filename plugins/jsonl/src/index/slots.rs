@@ -8,6 +8,7 @@
 use super::Mark;
 use crate::span::Span;
 use hashbrown::HashTable;
+use hashbrown::hash_table::Entry;
 
 /// Slots per chunk.
 const SLOTS: usize = 4096;
@@ -76,13 +77,20 @@ impl Slots {
     /// The id of a slot.
     pub fn id(&self, slot: u32) -> &str {
         // Ids are stored from `&str`s only.
-        std::str::from_utf8(id_bytes(&self.ids, self.get(slot).id)).unwrap_or_default()
+        std::str::from_utf8(self.id_bytes(slot)).unwrap_or_default()
+    }
+
+    /// The id of a slot as bytes: what comparisons need, without checking UTF-8 again.
+    pub fn id_bytes(&self, slot: u32) -> &[u8] {
+        id_bytes(&self.ids, self.get(slot).id)
     }
 
     /// The slot of the latest version of `id`.
     pub fn latest(&self, id: &str) -> Option<u32> {
-        self.latest
-            .find(hash(id.as_bytes()), |&slot| self.id(slot) == id)
+        (self.latest)
+            .find(hash(id.as_bytes()), |&slot| {
+                self.id_bytes(slot) == id.as_bytes()
+            })
             .copied()
     }
 
@@ -90,27 +98,33 @@ impl Slots {
     /// supersedes. The id's bytes are kept once, however many versions it has.
     pub fn push(&mut self, id: &str, mut slot: Slot) -> (u32, Option<u32>) {
         let number = u32::try_from(self.len()).unwrap_or(u32::MAX);
-        let old = self.latest(id);
-        slot.id = match old {
-            Some(old) => self.get(old).id,
-            None => self.store_id(id),
+        let Slots {
+            chunks,
+            ids,
+            latest,
+            ..
+        } = self;
+        // One hash and one probe, to find the latest version or make room for the first.
+        let old = match latest.entry(
+            hash(id.as_bytes()),
+            |&s| id_bytes(ids, slot_at(chunks, s).id) == id.as_bytes(),
+            |&s| hash(id_bytes(ids, slot_at(chunks, s).id)),
+        ) {
+            Entry::Occupied(mut entry) => Some(std::mem::replace(entry.get_mut(), number)),
+            Entry::Vacant(entry) => {
+                entry.insert(number);
+                None
+            }
         };
-        self.append(slot);
-        let h = hash(id.as_bytes());
-        match old {
+        slot.id = match old {
             Some(old) => {
                 self.get_mut(old).superseded = true;
                 self.superseded += 1;
-                if let Some(latest) = self.latest.find_mut(h, |&s| s == old) {
-                    *latest = number;
-                }
+                self.get(old).id
             }
-            None => {
-                let (chunks, ids) = (&self.chunks, &self.ids);
-                self.latest
-                    .insert_unique(h, number, |&s| hash(id_bytes(ids, slot_at(chunks, s).id)));
-            }
-        }
+            None => self.store_id(id),
+        };
+        self.append(slot);
         (number, old)
     }
 
