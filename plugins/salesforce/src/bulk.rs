@@ -240,7 +240,6 @@ fn download(sf: &Salesforce, sobject: &SObject, job: &Job) -> Result<Kept, Error
         columns: Vec::new(),
         rows: VecDeque::new(),
     };
-    let mut rows = Vec::new();
     let mut locator: Option<String> = None;
     loop {
         let mut url = format!(
@@ -256,15 +255,15 @@ fn download(sf: &Salesforce, sobject: &SObject, job: &Job) -> Result<Kept, Error
         if !(200..300).contains(&response.status) {
             return Err(errors::refusal(&response, &what));
         }
-        let before = rows.len();
-        kept.parse(sobject, &response, &mut rows, &what)?;
+        let before = kept.rows.len();
+        kept.parse(sobject, &response, &what)?;
+        let got = kept.rows.len() - before;
         if let Some(count) = response.header("Sforce-NumberOfRecords")
-            && count.trim().parse::<usize>().ok() != Some(rows.len() - before)
+            && count.trim().parse::<usize>().ok() != Some(got)
         {
             return Err(Error::Unavailable(format!(
-                "Salesforce answered {what} with {} records where `Sforce-NumberOfRecords` \
-                 says {count}: the answer was cut short",
-                rows.len() - before
+                "Salesforce answered {what} with {got} records where `Sforce-NumberOfRecords` \
+                 says {count}: the answer was cut short"
             )));
         }
         locator = response
@@ -277,21 +276,14 @@ fn download(sf: &Salesforce, sobject: &SObject, job: &Job) -> Result<Kept, Error
         }
     }
     // Keyset order, as `ORDER BY SystemModstamp ASC, Id ASC`.
-    rows.sort_unstable_by(|a: &Row, b: &Row| a.key.cmp(&b.key));
-    kept.rows = rows.into();
+    (kept.rows.make_contiguous()).sort_unstable_by(|a, b| a.key.cmp(&b.key));
     Ok(kept)
 }
 
 impl Kept {
     /// Adds the rows of one results chunk. Every chunk starts with the header row; a chunk
     /// whose first row is not the header is taken as all rows.
-    fn parse(
-        &mut self,
-        sobject: &SObject,
-        response: &Response,
-        rows: &mut Vec<Row>,
-        what: &str,
-    ) -> Result<(), Error> {
+    fn parse(&mut self, sobject: &SObject, response: &Response, what: &str) -> Result<(), Error> {
         let bad = |detail: String| {
             Error::Unavailable(format!("Salesforce answered {what} with {detail}"))
         };
@@ -347,7 +339,7 @@ impl Kept {
                         "a row with `{ID}` `{id}` and `{WATERMARK}` `{stamp}`"
                     ))
                 })?;
-            rows.push(Row {
+            self.rows.push_back(Row {
                 key: (watermark, id.to_owned()),
                 values,
             });
